@@ -3,7 +3,7 @@
  * a value or throws {@link ReplyError} with a message that names the command
  * and key, so the engine can log why a series is missing.
  */
-import { ReplyError, type Reply } from './types.js';
+import { ReplyError, type Reply, type SampleSink } from './types.js';
 
 /** Unwraps a reply; a Redis error reply becomes a ReplyError naming `what`. */
 export function value(reply: Reply | undefined, what: string): unknown {
@@ -120,4 +120,24 @@ export function nextStreamId(id: string): string {
 
 function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+/** Reads one reply into samples; may throw ReplyError. */
+export type ReplyReader = (reply: Reply, sink: SampleSink) => void;
+
+/**
+ * Runs `readers[i]` on `replies[i]` each on its own, so one unreadable key
+ * (wrong type, not a number) does not hide the others; failures go to
+ * `sink.fail` after all readers ran.
+ */
+export function readEach(readers: readonly ReplyReader[], replies: readonly Reply[], sink: SampleSink): void {
+  const errors: string[] = [];
+  readers.forEach((read, i) => {
+    try {
+      read(replies[i] ?? [new Error('no reply'), null], sink);
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  });
+  for (const e of errors) sink.fail(e);
 }

@@ -29,7 +29,12 @@ export type MetricType = 'gauge' | 'counter' | 'histogram' | 'info';
  * (name, type, help); collectors add samples by family name.
  */
 export interface SampleSink {
-  /** Adds one sample. `value` must be finite; NaN is dropped (and reported) by the sink. */
+  /**
+   * Declares a family not in the static table (MySQL's `mysql_global_status_*`
+   * are only known at scrape time). Re-declaring the same name is a no-op.
+   */
+  declare(family: string, type: MetricType, help: string): void;
+  /** Adds one sample. Unknown (undeclared) families are a programming error and throw. `value` must be finite; NaN is dropped (and reported) by the sink. */
   add(family: string, labels: Labels, value: number): void;
   /**
    * Records that something could not be read (wrong key type, non-numeric

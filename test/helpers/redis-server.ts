@@ -39,6 +39,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
       stdio: 'ignore',
     });
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {}); // refused until the server is up; waitFor retries
     try {
       await waitFor(`redis-server on port ${port}`, async () => {
         if (probe.status !== 'ready') {
@@ -53,6 +54,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
   };
   await launch();
   const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: (n) => Math.min(n * 50, 500) });
+  client.on('error', () => {}); // tests kill the server on purpose
 
   const killProc = async (signal: NodeJS.Signals): Promise<void> => {
     const p = proc;

@@ -1,0 +1,139 @@
+/**
+ * `buildApp(config)`: the Fastify instance with every route, never listening
+ * (tests use `app.inject()`; only `server.ts` calls `listen()`).
+ *
+ * Routes: `GET /metrics`, `GET /-/healthy`, `GET /-/ready`, `POST /-/reload`,
+ * `GET /` and the plugins' routes (relay, monitor API).
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { negotiate, OPENMETRICS_CONTENT_TYPE, render, TEXT_CONTENT_TYPE } from './collect/exposition.js';
+import { registerAuth } from './http/auth.js';
+import { createLogger } from './log.js';
+import { familiesFromRegistry } from './metrics/from-prom-client.js';
+import { createSelfMetrics, type SelfMetrics } from './metrics/registry.js';
+import { monitorPlugin } from './monitor/plugin.js';
+import { relayPlugin } from './relay/plugin.js';
+import { Runtime } from './runtime.js';
+
+/** Smallest scrape budget, ms, whatever the Prometheus header says (a 0 s budget helps nobody). */
+const MIN_BUDGET_MS = 100;
+/** Margin kept from Prometheus' scrape timeout so the answer arrives in time (Prometheus' own exporters use 250 ms too). */
+const TIMEOUT_MARGIN_MS = 250;
+
+export interface AppOptions {
+  /** Logger to use; default: pino at `config.logLevel`. */
+  readonly log?: Logger;
+  /**
+   * Loads the config anew for `POST /-/reload` and SIGHUP; throws ConfigError
+   * when invalid. Without it, reload answers 501.
+   */
+  readonly loadConfig?: () => Promise<Config>;
+  /** Self metrics registry (shared across reloads); default: a new one. */
+  readonly self?: SelfMetrics;
+}
+
+/** What `buildApp` adds to the Fastify instance. */
+export interface QueuescopeApp {
+  /** The runtime of the current config (swapped by reload). */
+  readonly runtime: Runtime;
+  /** Reloads the config; resolves false (keeping the old one) when it is invalid. */
+  reload(): Promise<{ ok: boolean; error?: string }>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    queuescope: QueuescopeApp;
+  }
+}
+
+/**
+ * Scrape budget for one request: `scrape.timeout`, or Prometheus'
+ * `X-Prometheus-Scrape-Timeout-Seconds` minus 250 ms when smaller.
+ * @returns milliseconds
+ */
+export function scrapeBudgetMs(configTimeoutMs: number, header: string | string[] | undefined): number {
+  let budget = configTimeoutMs;
+  const seconds = Number(Array.isArray(header) ? header[0] : header);
+  if (header !== undefined && Number.isFinite(seconds) && seconds > 0) budget = Math.min(budget, seconds * 1000 - TIMEOUT_MARGIN_MS);
+  return Math.max(budget, MIN_BUDGET_MS);
+}
+
+/**
+ * Builds the app for `config`: opens (lazily) the Redis and MySQL connections
+ * and starts discovery; `app.close()` closes them.
+ */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const self = options.self ?? createSelfMetrics();
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    // Alertmanager payloads with many alerts are large, but 10 MB is abuse.
+    bodyLimit: 4 * 1024 * 1024,
+  });
+
+  let runtime = new Runtime(config, log);
+  runtime.start();
+  let reloading: Promise<{ ok: boolean; error?: string }> | undefined;
+
+  const doReload = async (): Promise<{ ok: boolean; error?: string }> => {
+    if (!options.loadConfig) return { ok: false, error: 'reload is not available: the sidecar was started without a config source' };
+    let next: Config;
+    try {
+      next = await options.loadConfig();
+    } catch (err) {
+      self.configReloadSuccessful.set(0);
+      log.error({ err: (err as Error).message }, 'config reload refused; the previous config keeps running');
+      return { ok: false, error: (err as Error).message };
+    }
+    const old = runtime;
+    runtime = new Runtime(next, log);
+    runtime.start();
+    log.level = next.logLevel;
+    await old.close();
+    self.configReloadSuccessful.set(1);
+    self.configReloadSuccessTimestamp.set(Date.now() / 1000);
+    log.info('config reloaded');
+    return { ok: true };
+  };
+
+  app.decorate('queuescope', {
+    get runtime() {
+      return runtime;
+    },
+    reload() {
+      // Reloads arriving together (SIGHUP and POST) share one.
+      reloading ??= doReload().finally(() => (reloading = undefined));
+      return reloading;
+    },
+  } satisfies QueuescopeApp);
+
+  registerAuth(app, config.auth);
+
+  app.get('/metrics', async (req, reply) => {
+    const budget = scrapeBudgetMs(runtime.config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);
+    const collection = await runtime.engine.collect(Date.now() + budget);
+    const format = negotiate(req.headers.accept);
+    const selfFamilies = await familiesFromRegistry(self.registry);
+    const body = render(collection.families.values(), format, false) + render(selfFamilies, format);
+    return reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE).send(body);
+  });
+
+  app.get('/-/healthy', async (_req, reply) => reply.type('text/plain').send('queuescope is healthy\n'));
+  app.get('/-/ready', async (_req, reply) => reply.type('text/plain').send('queuescope is ready\n'));
+  app.post('/-/reload', async (_req, reply) => {
+    if (!options.loadConfig) return reply.code(501).send({ status: 'error', error: 'reload needs a config file' });
+    const result = await app.queuescope.reload();
+    return result.ok ? reply.send({ status: 'success' }) : reply.code(400).send({ status: 'error', error: result.error });
+  });
+
+  await app.register(relayPlugin, { notify: config.notify, registry: self.registry });
+  await app.register(monitorPlugin, { config });
+
+  app.addHook('onClose', async () => {
+    await runtime.close();
+  });
+  return app;
+}

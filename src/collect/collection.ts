@@ -1,0 +1,125 @@
+/**
+ * One finished collection: the metric families and samples a scrape produced,
+ * plus the reasons anything was skipped. Built through {@link CollectionBuilder}
+ * (which hands out per-collector {@link SampleSink}s) and then read-only.
+ */
+import { FAMILIES, type FamilyDef } from './families.js';
+import type { Labels, MetricType, SampleSink } from './types.js';
+
+/** One sample of a family. */
+export interface Sample {
+  readonly labels: Labels;
+  readonly value: number;
+  /** Sample name when it differs from the family's (histogram `_bucket`, `_sum`, `_count`). */
+  readonly name?: string;
+}
+
+/** A metric family with its samples, in insertion order. */
+export interface Family {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  readonly samples: Sample[];
+}
+
+/** A finished, immutable collection. */
+export class Collection {
+  constructor(
+    /** Families by name, in declaration order. */
+    readonly families: ReadonlyMap<string, Family>,
+    /** Wall clock the collection measured ages against, unix milliseconds. */
+    readonly at: number,
+    /** Per collector: did it read everything it planned; why not. */
+    readonly collectors: ReadonlyMap<string, { success: boolean; durationSeconds: number; failures: string[] }>,
+  ) {}
+
+  /** Samples of `family` whose labels include every pair of `match`. */
+  find(family: string, match: Labels = {}): Sample[] {
+    const fam = this.families.get(family);
+    if (!fam) return [];
+    const keys = Object.keys(match);
+    return fam.samples.filter((s) => keys.every((k) => s.labels[k] === match[k]));
+  }
+
+  /** The value of the first sample of `family` matching `match`, or undefined. */
+  value(family: string, match: Labels = {}): number | undefined {
+    return this.find(family, match)[0]?.value;
+  }
+}
+
+/**
+ * Accumulates samples for one collection. Duplicate series (same family and
+ * label values) keep the first value: an exposition with duplicates is
+ * invalid and Prometheus would reject the whole scrape.
+ */
+export class CollectionBuilder {
+  private readonly families = new Map<string, Family & { seen: Set<string> }>();
+  private readonly collectorState = new Map<string, { success: boolean; durationSeconds: number; failures: string[] }>();
+
+  constructor(private readonly at: number) {}
+
+  /** A sink whose failures are charged to `collector`. */
+  sink(collector: string): SampleSink {
+    const state = this.collector(collector);
+    return {
+      declare: (family, type, help) => this.declare(family, type, help),
+      add: (family, labels, value) => {
+        if (Number.isNaN(value)) {
+          state.success = false;
+          state.failures.push(`${family}: value is not a number`);
+          return;
+        }
+        this.add(family, labels, value);
+      },
+      fail: (reason) => {
+        state.success = false;
+        state.failures.push(reason);
+      },
+    };
+  }
+
+  /** The mutable state of `collector` (created on first use, success = true). */
+  collector(name: string): { success: boolean; durationSeconds: number; failures: string[] } {
+    let state = this.collectorState.get(name);
+    if (!state) {
+      state = { success: true, durationSeconds: 0, failures: [] };
+      this.collectorState.set(name, state);
+    }
+    return state;
+  }
+
+  /** Declares a family (see {@link SampleSink.declare}). */
+  declare(name: string, type: MetricType, help: string): void {
+    if (!this.families.has(name)) this.families.set(name, { name, type, help, samples: [], seen: new Set() });
+  }
+
+  /**
+   * Adds a sample to a family from the static table or declared before.
+   * @throws Error for an unknown family (a programming error, not bad input).
+   */
+  add(family: string, labels: Labels, value: number): void {
+    let fam = this.families.get(family);
+    if (!fam) {
+      const def = (FAMILIES as Record<string, FamilyDef>)[family];
+      if (!def) throw new Error(`metric family ${family} is not declared`);
+      fam = { name: family, type: def.type, help: def.help, samples: [], seen: new Set() };
+      this.families.set(family, fam);
+    }
+    let key = '';
+    for (const k in labels) key += `${labels[k]}\u0000`;
+    if (fam.seen.has(key)) return;
+    fam.seen.add(key);
+    fam.samples.push({ labels, value });
+  }
+
+  /** Freezes the collection, adding the per-collector success and duration gauges. */
+  finish(): Collection {
+    for (const [name, state] of this.collectorState) {
+      this.add('queuescope_scrape_collector_success', { collector: name }, state.success ? 1 : 0);
+      this.add('queuescope_scrape_collector_duration_seconds', { collector: name }, state.durationSeconds);
+    }
+    const families = new Map<string, Family>();
+    for (const [name, f] of this.families) families.set(name, { name: f.name, type: f.type, help: f.help, samples: f.samples });
+    return new Collection(families, this.at, new Map(this.collectorState));
+  }
+}

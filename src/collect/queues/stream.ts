@@ -1,0 +1,178 @@
+/**
+ * A Redis STREAM consumed by consumer groups (shared/spec/frameworks.md,
+ * "Stream + consumer group"). Each group is its own consumer side.
+ *
+ * First batch: XINFO STREAM (length, entries-added, last-generated-id, groups),
+ * XINFO GROUPS (per group: consumers, pending, last-delivered-id, lag), and
+ * XLEN of the optional retry and dead-letter streams.
+ * Second batch, per group: XPENDING summary (smallest pending id), XRANGE of
+ * the first entry after last-delivered-id (the oldest undelivered entry) and
+ * XINFO CONSUMERS. Field names are those of Redis 7's XINFO replies; Redis < 7
+ * lacks `entries-added` and `lag`, and those series are then absent.
+ */
+import type { StreamQueueConfig } from '../../config/schema.js';
+import { array, flatMap, int, nextStreamId, readEach, streamIdMs, value, type ReplyReader } from '../replies.js';
+import { ReplyError, type ReadStep, type Reply } from '../types.js';
+import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
+
+/** A stream queue ready to plan: config with its `name` resolved. */
+export type StreamQueue = QueueIdentity & Omit<StreamQueueConfig, 'name'>;
+
+/** One group as XINFO GROUPS reports it. */
+export interface GroupInfo {
+  name: string;
+  consumers: number;
+  pending: number;
+  lastDeliveredId: string;
+  /** undefined on Redis < 7 or when Redis reports the lag as unknown (nil) */
+  lag: number | undefined;
+}
+
+function num(v: unknown, what: string): number {
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isFinite(n)) throw new ReplyError(`${what}: not a number`);
+  return n;
+}
+
+/** Parses an XINFO GROUPS reply (RESP2 flat field lists). */
+export function parseGroups(reply: unknown, key: string): GroupInfo[] {
+  if (!Array.isArray(reply)) throw new ReplyError(`XINFO GROUPS ${key}: expected an array reply`);
+  return reply.map((g) => {
+    const m = flatMap(g, `XINFO GROUPS ${key}`);
+    const lag = m.get('lag');
+    return {
+      name: String(m.get('name')),
+      consumers: num(m.get('consumers'), `XINFO GROUPS ${key} consumers`),
+      pending: num(m.get('pending'), `XINFO GROUPS ${key} pending`),
+      lastDeliveredId: String(m.get('last-delivered-id') ?? '0-0'),
+      lag: lag === null || lag === undefined ? undefined : num(lag, `XINFO GROUPS ${key} lag`),
+    };
+  });
+}
+
+/** True for the error Redis answers XINFO on a missing key. */
+function isNoSuchKey(reply: Reply | undefined): boolean {
+  return !!reply?.[0] && /no such key/i.test(reply[0].message);
+}
+
+export const streamLayout: QueueLayout<StreamQueue> = {
+  framework: 'stream',
+  plan(q, nowMs) {
+    const key = q.key;
+    const labels = { queue: q.name, framework: 'stream' };
+    const stream = { stream: key };
+    const steps: ReadStep[] = [];
+
+    steps.push({
+      routingKey: key,
+      commands: [
+        ['XINFO', 'STREAM', key],
+        ['XINFO', 'GROUPS', key],
+      ],
+      read(replies, sink) {
+        if (isNoSuchKey(replies[0])) {
+          // Not created yet (XADD creates it): nothing waits, no groups.
+          sink.add('queue_stream_length', stream, 0);
+          sink.add('queue_stream_groups', stream, 0);
+          return;
+        }
+        const info = flatMap(value(replies[0], `XINFO STREAM ${key}`), `XINFO STREAM ${key}`);
+        sink.add('queue_stream_length', stream, num(info.get('length'), `XINFO STREAM ${key} length`));
+        sink.add('queue_stream_groups', stream, num(info.get('groups'), `XINFO STREAM ${key} groups`));
+        const added = info.get('entries-added');
+        if (added !== undefined && added !== null) {
+          const n = num(added, `XINFO STREAM ${key} entries-added`);
+          sink.add('queue_stream_entries_added_total', stream, n);
+          sink.add('queue_enqueued_total', labels, n);
+        }
+        const lastId = info.get('last-generated-id');
+        const lastMs = typeof lastId === 'string' ? streamIdMs(lastId) : undefined;
+        if (lastMs !== undefined && lastId !== '0-0') sink.add('queue_stream_last_entry_timestamp_seconds', stream, lastMs / 1000);
+
+        let groups = parseGroups(value(replies[1], `XINFO GROUPS ${key}`), key);
+        if (q.groups.length > 0) {
+          const wanted = new Set(q.groups);
+          for (const name of wanted) {
+            if (!groups.some((g) => g.name === name)) sink.fail(`XINFO GROUPS ${key}: configured group ${name} does not exist`);
+          }
+          groups = groups.filter((g) => wanted.has(g.name));
+        }
+        const follow: ReadStep[] = [];
+        for (const g of groups) {
+          const gl = { ...stream, group: g.name };
+          sink.add('queue_stream_group_consumers', gl, g.consumers);
+          sink.add('queue_stream_group_pending', gl, g.pending);
+          sink.add('queue_tasks', { ...labels, state: 'active', group: g.name }, g.pending);
+          if (g.lag !== undefined) {
+            sink.add('queue_stream_group_lag', gl, g.lag);
+            sink.add('queue_tasks', { ...labels, state: 'waiting', group: g.name }, g.lag);
+          }
+          if (g.pending === 0) sink.add('queue_stream_group_oldest_pending_age_seconds', gl, 0);
+          if (g.lag === 0) sink.add('queue_oldest_task_age_seconds', { ...labels, group: g.name }, 0);
+          const step = groupStep(q, g, nowMs);
+          if (step.commands.length > 0) follow.push(step);
+        }
+        return follow;
+      },
+    });
+
+    const extra: { state: 'retry' | 'dead'; key: string }[] = [];
+    if (q.retry) extra.push({ state: 'retry', key: q.retry });
+    if (q.dead) extra.push({ state: 'dead', key: q.dead });
+    for (const e of extra) {
+      steps.push({
+        routingKey: e.key,
+        commands: [['XLEN', e.key]],
+        read(replies, sink) {
+          sink.add('queue_tasks', { ...labels, state: e.state }, int(replies[0], `XLEN ${e.key}`));
+        },
+      });
+    }
+    return steps;
+  },
+};
+
+/** The dependent reads of one group; only what the first batch says is needed. */
+function groupStep(q: StreamQueue, g: GroupInfo, nowMs: number): ReadStep {
+  const key = q.key;
+  const labels = { queue: q.name, framework: 'stream', group: g.name };
+  const gl = { stream: key, group: g.name };
+  const commands: (readonly [string, ...(string | number)[]])[] = [];
+  const readers: ReplyReader[] = [];
+
+  if (g.pending > 0) {
+    commands.push(['XPENDING', key, g.name]);
+    readers.push((r, sink) => {
+      // Summary form: [count, smallest id, greatest id, [[consumer, count]...]]
+      const summary = array(r, `XPENDING ${key} ${g.name}`);
+      const smallest = summary[1];
+      const ms = typeof smallest === 'string' ? streamIdMs(smallest) : undefined;
+      sink.add('queue_stream_group_oldest_pending_age_seconds', gl, ms === undefined ? 0 : ageSeconds(nowMs, ms));
+    });
+  }
+  if (g.lag !== 0) {
+    // The first entry after last-delivered-id is the oldest the group has not been given.
+    commands.push(['XRANGE', key, nextStreamId(g.lastDeliveredId), '+', 'COUNT', 1]);
+    readers.push((r, sink) => {
+      const entries = array(r, `XRANGE ${key}`);
+      const first = entries[0];
+      const id = Array.isArray(first) ? first[0] : undefined;
+      const ms = typeof id === 'string' ? streamIdMs(id) : undefined;
+      sink.add('queue_oldest_task_age_seconds', labels, ms === undefined ? 0 : ageSeconds(nowMs, ms));
+      // Redis could not say the lag (entries deleted); an empty range still proves nothing waits.
+      if (g.lag === undefined && entries.length === 0) sink.add('queue_tasks', { queue: q.name, framework: 'stream', state: 'waiting', group: g.name }, 0);
+    });
+  }
+  if (q.consumers && g.consumers > 0) {
+    commands.push(['XINFO', 'CONSUMERS', key, g.name]);
+    readers.push((r, sink) => {
+      for (const c of array(r, `XINFO CONSUMERS ${key} ${g.name}`)) {
+        const m = flatMap(c, `XINFO CONSUMERS ${key} ${g.name}`);
+        const cl = { ...gl, consumer: String(m.get('name')) };
+        sink.add('queue_stream_consumer_pending', cl, num(m.get('pending'), 'XINFO CONSUMERS pending'));
+        sink.add('queue_stream_consumer_idle_seconds', cl, num(m.get('idle'), 'XINFO CONSUMERS idle') / 1000);
+      }
+    });
+  }
+  return { routingKey: key, commands, read: (replies, sink) => readEach(readers, replies, sink) };
+}

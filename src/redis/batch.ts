@@ -1,0 +1,115 @@
+/**
+ * Sends one scrape batch to Redis: every command as one pipeline per node,
+ * bounded by the scrape deadline. The engine only sees this interface, so
+ * standalone, Sentinel and Cluster differ only in how commands are routed.
+ */
+import type { Redis } from 'ioredis';
+import type { Command, Reply } from '../collect/types.js';
+
+/** A command with the key it routes by (Cluster picks the node from it). */
+export interface RoutedCommand {
+  readonly command: Command;
+  readonly routingKey: string | undefined;
+}
+
+/** What a batch returned. */
+export interface BatchResult {
+  /** One reply per command, in order. */
+  readonly replies: Reply[];
+  /** Pipelines sent (one per node touched). */
+  readonly roundtrips: number;
+  /** False when the batch as a whole failed (connection down, deadline passed). */
+  readonly ok: boolean;
+  /** Why the batch failed, when it did (never contains credentials). */
+  readonly error?: string;
+}
+
+/** Executes batches against one Redis deployment. */
+export interface BatchExecutor {
+  /**
+   * Sends `commands` as pipelines and waits for every reply or the deadline.
+   * Never rejects: failures come back as `ok: false` with error replies.
+   * @param deadlineMs absolute unix milliseconds.
+   */
+  exec(commands: readonly RoutedCommand[], deadlineMs: number): Promise<BatchResult>;
+  /** Closes connections. */
+  close(): Promise<void>;
+}
+
+/** Commands the engine may send. Anything else is a programming error: queuescope never writes. */
+export const READ_ONLY_COMMANDS = new Set([
+  'PING', 'INFO', 'TYPE', 'EXISTS', 'GET', 'MGET', 'STRLEN',
+  'LLEN', 'LINDEX', 'LRANGE', 'HLEN', 'HGET', 'HMGET', 'HGETALL', 'HEXISTS',
+  'SCARD', 'SISMEMBER', 'SMEMBERS', 'SSCAN', 'ZCARD', 'ZCOUNT', 'ZRANGE', 'ZRANGEBYSCORE', 'ZSCORE',
+  'XLEN', 'XINFO', 'XPENDING', 'XRANGE', 'XREVRANGE', 'SCAN',
+]);
+
+/** The key a command touches (for Cluster routing); undefined for keyless commands. */
+export function keyOf(command: Command): string | undefined {
+  const name = command[0].toUpperCase();
+  if (name === 'PING' || name === 'INFO' || name === 'SCAN') return undefined;
+  const arg = name === 'XINFO' ? command[2] : command[1];
+  return arg === undefined ? undefined : String(arg);
+}
+
+/** Rejects any command that is not known to be read-only. */
+export function assertReadOnly(command: Command): void {
+  const name = command[0].toUpperCase();
+  if (!READ_ONLY_COMMANDS.has(name)) throw new Error(`refusing to send ${name}: queuescope only reads from a monitored Redis`);
+}
+
+function failAll(n: number, error: string, roundtrips: number): BatchResult {
+  const err = new Error(error);
+  return { replies: Array.from({ length: n }, () => [err, null] as const), roundtrips, ok: false, error };
+}
+
+/**
+ * Runs `pipeline` against `deadlineMs`; a late answer is dropped (ioredis'
+ * commandTimeout reclaims the commands).
+ */
+export async function execPipeline(client: Redis, commands: readonly Command[], deadlineMs: number): Promise<BatchResult> {
+  if (commands.length === 0) return { replies: [], roundtrips: 0, ok: true };
+  if (client.status !== 'ready') return failAll(commands.length, `redis not connected (${client.status})`, 0);
+  const remaining = deadlineMs - Date.now();
+  if (remaining <= 0) return failAll(commands.length, 'scrape deadline passed before the batch was sent', 0);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), remaining);
+  });
+  try {
+    // ioredis maps pipeline entries to its lowercase command methods.
+    const pipeline = client.pipeline(commands.map(([name, ...args]) => [name.toLowerCase(), ...args]));
+    const result = await Promise.race([pipeline.exec(), timeout]);
+    if (result === 'timeout') return failAll(commands.length, 'scrape deadline passed waiting for redis', 1);
+    if (!result) return failAll(commands.length, 'redis pipeline returned nothing', 1);
+    // A connection lost mid-batch shows up as the same error on every reply.
+    const replies = result as Reply[];
+    const first = replies[0]?.[0];
+    if (first && isConnectionError(first) && replies.every((r) => r[0] !== null)) {
+      return { replies, roundtrips: 1, ok: false, error: first.message };
+    }
+    return { replies, roundtrips: 1, ok: true };
+  } catch (err) {
+    return failAll(commands.length, (err as Error).message, 1);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isConnectionError(err: Error): boolean {
+  return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|Command timed out|EPIPE/i.test(err.message);
+}
+
+/** Executor for a single Redis server (standalone or the current Sentinel master). */
+export class SingleNodeExecutor implements BatchExecutor {
+  constructor(private readonly client: Redis) {}
+
+  exec(commands: readonly RoutedCommand[], deadlineMs: number): Promise<BatchResult> {
+    for (const c of commands) assertReadOnly(c.command);
+    return execPipeline(this.client, commands.map((c) => c.command), deadlineMs);
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The sidecar's connection to a monitored Redis (standalone or TLS; Sentinel
+ * and Cluster are added beside it). Tuned for an exporter: commands fail fast
+ * while disconnected (no offline queue, so a dead Redis costs a scrape
+ * nothing but `redis_up 0`), and reconnection runs in the background so a
+ * restarted Redis is picked up without restarting the sidecar.
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RedisConfig } from '../config/schema.js';
+import { redactUrl } from '../config/redact.js';
+
+/** TLS options from config file paths (`redis.tls`), or undefined when TLS is off. */
+export function tlsOptions(cfg: Pick<RedisConfig, 'tls' | 'url'>): ConnectionOptions | undefined {
+  const t = cfg.tls;
+  const wantTls = cfg.url.startsWith('rediss://') || t.ca !== '' || t.cert !== '' || t.key !== '';
+  if (!wantTls) return undefined;
+  const opts: ConnectionOptions = {};
+  if (t.ca) opts.ca = readFileSync(t.ca);
+  if (t.cert) opts.cert = readFileSync(t.cert);
+  if (t.key) opts.key = readFileSync(t.key);
+  if (t.servername) opts.servername = t.servername;
+  if (t.insecureSkipVerify) opts.rejectUnauthorized = false;
+  return opts;
+}
+
+/** ioredis options shared by every connection the sidecar opens to a monitored Redis. */
+export function baseOptions(cfg: RedisConfig): RedisOptions {
+  const opts: RedisOptions = {
+    connectTimeout: cfg.connectTimeout,
+    commandTimeout: cfg.commandTimeout,
+    // Fail fast while disconnected: a scrape must answer redis_up 0, not wait.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+    enableReadyCheck: true,
+    // Reconnect forever, backing off to 2 s: Redis restarts must heal on their own.
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    connectionName: 'queuescope',
+  };
+  if (cfg.username) opts.username = cfg.username;
+  if (cfg.password) opts.password = cfg.password;
+  const tls = tlsOptions(cfg);
+  if (tls) opts.tls = tls;
+  return opts;
+}
+
+/**
+ * Opens (lazily; the first connect starts in the background) a client for
+ * `cfg.url`. Connection errors are logged once per state change with the URL
+ * redacted, never thrown.
+ */
+export function connectRedis(cfg: RedisConfig, log: Logger): Redis {
+  const client = new Redis(cfg.url, baseOptions(cfg));
+  watchConnection(client, redactUrl(cfg.url), log);
+  client.connect().catch(() => {
+    // reported through the 'error' handler; the retry strategy keeps trying
+  });
+  return client;
+}
+
+/** Logs connection state changes (not every retry) for a client. */
+export function watchConnection(client: Pick<Redis, 'on'>, name: string, log: Logger): void {
+  let lastError = '';
+  client.on('error', (err: Error) => {
+    if (err.message !== lastError) {
+      lastError = err.message;
+      log.warn({ redis: name, err: err.message }, 'redis connection error');
+    }
+  });
+  client.on('ready', () => {
+    if (lastError !== '') log.info({ redis: name }, 'redis connection restored');
+    lastError = '';
+  });
+}

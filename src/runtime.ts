@@ -1,0 +1,91 @@
+/**
+ * Everything one configuration runs: the Redis connection and its batch
+ * executor, the collectors of declared queues and components, discovery, the
+ * MySQL collector, and the scrape engine over them. A config reload builds a
+ * new Runtime and closes the old one, so no collector ever sees half a config.
+ */
+import type { Logger } from 'pino';
+import type { Config, ListQueueConfig, QueueConfig, StreamQueueConfig, ZsetQueueConfig } from './config/schema.js';
+import { ComponentsCollector } from './collect/components.js';
+import { ScrapeEngine, type SideCollector } from './collect/engine.js';
+import { MysqlCollector } from './collect/mysql.js';
+import { LayoutCollector } from './collect/queues/layout.js';
+import { listLayout, type ListQueue } from './collect/queues/list.js';
+import { streamLayout, type StreamQueue } from './collect/queues/stream.js';
+import { zsetLayout, type ZsetQueue } from './collect/queues/zset.js';
+import type { RedisCollector } from './collect/types.js';
+import { Discovery } from './discovery/discovery.js';
+import { createExecutor } from './redis/executor.js';
+import type { BatchExecutor } from './redis/batch.js';
+
+/** A declared queue with its `name` resolved (defaults to the key). */
+function named<Q extends QueueConfig>(q: Q): Omit<Q, 'name'> & { name: string } {
+  return { ...q, name: q.name ?? q.key };
+}
+
+/** Declared queues split by layout, names resolved. */
+export function declaredQueues(queues: readonly QueueConfig[]): { list: ListQueue[]; stream: StreamQueue[]; zset: ZsetQueue[] } {
+  const out = { list: [] as ListQueue[], stream: [] as StreamQueue[], zset: [] as ZsetQueue[] };
+  for (const q of queues) {
+    if (q.type === 'list') out.list.push(named<ListQueueConfig>(q));
+    else if (q.type === 'stream') out.stream.push(named<StreamQueueConfig>(q));
+    else out.zset.push(named<ZsetQueueConfig>(q));
+  }
+  return out;
+}
+
+export class Runtime {
+  readonly engine: ScrapeEngine;
+  readonly executor: BatchExecutor;
+  readonly discovery: Discovery;
+  readonly mysql: MysqlCollector | undefined;
+
+  constructor(
+    readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.executor = createExecutor(config.redis, log);
+    const declared = declaredQueues(config.queues);
+    const collectors: RedisCollector[] = [];
+    if (declared.list.length > 0) collectors.push(new LayoutCollector(listLayout, () => declared.list));
+    if (declared.stream.length > 0) collectors.push(new LayoutCollector(streamLayout, () => declared.stream));
+    if (declared.zset.length > 0) collectors.push(new LayoutCollector(zsetLayout, () => declared.zset));
+    if (config.components.length > 0) collectors.push(new ComponentsCollector(() => config.components));
+
+    this.discovery = new Discovery({
+      discover: config.discover,
+      declared: config.queues.map((q) => ({ name: q.name ?? q.key, key: q.key })),
+      scrape: config.scrape,
+      executor: this.executor,
+      log,
+    });
+
+    const side: SideCollector[] = [];
+    if (config.mysql) {
+      const mysql = new MysqlCollector(config.mysql, log);
+      this.mysql = mysql;
+      side.push({ name: 'mysql', collect: (sink, deadline) => mysql.collect(sink, deadline) });
+    }
+
+    this.engine = new ScrapeEngine({
+      executor: this.executor,
+      collectors: () => [...collectors, ...this.discovery.collectors()],
+      side,
+      extra: (builder) => this.discovery.addSamples(builder),
+      cacheForMs: config.scrape.cacheFor,
+      log,
+    });
+  }
+
+  /** Starts background work (discovery's interval). */
+  start(): void {
+    this.discovery.start();
+  }
+
+  /** Stops discovery and closes every connection. */
+  async close(): Promise<void> {
+    await this.discovery.close();
+    await Promise.allSettled([this.executor.close(), this.mysql?.close()]);
+    this.log.debug('runtime closed');
+  }
+}
