@@ -32,8 +32,41 @@ export interface BatchExecutor {
    * @param deadlineMs absolute unix milliseconds.
    */
   exec(commands: readonly RoutedCommand[], deadlineMs: number): Promise<BatchResult>;
+  /**
+   * Iterates `SCAN 0 MATCH match COUNT count [TYPE type]` to the end on every
+   * master (never KEYS), handing each page of keys to `onKeys`; stops early when
+   * `onKeys` returns false. Used by discovery only, never on the scrape path.
+   * @throws the connection's error when Redis is unreachable.
+   */
+  scanKeys(opts: ScanOptions, onKeys: (keys: string[]) => boolean | void): Promise<void>;
   /** Closes connections. */
   close(): Promise<void>;
+}
+
+/** Options of a keyspace scan. */
+export interface ScanOptions {
+  /** glob pattern (Redis MATCH syntax) */
+  readonly match: string;
+  /** COUNT hint per SCAN call (config `scrape.scanCount`) */
+  readonly count: number;
+  /** TYPE filter (Redis >= 6), e.g. `stream`, `list` */
+  readonly type?: string;
+}
+
+/**
+ * SCANs one node to the end.
+ * @returns false when `onKeys` stopped the scan early.
+ */
+export async function scanNode(client: Redis, opts: ScanOptions, onKeys: (keys: string[]) => boolean | void): Promise<boolean> {
+  let cursor = '0';
+  do {
+    const args: (string | number)[] = [cursor, 'MATCH', opts.match, 'COUNT', opts.count];
+    if (opts.type) args.push('TYPE', opts.type);
+    const [next, keys] = (await client.call('SCAN', ...args)) as [string, string[]];
+    cursor = next;
+    if (keys.length > 0 && onKeys(keys) === false) return false;
+  } while (cursor !== '0');
+  return true;
 }
 
 /** Commands the engine may send. Anything else is a programming error: queuescope never writes. */
@@ -107,6 +140,10 @@ export class SingleNodeExecutor implements BatchExecutor {
   exec(commands: readonly RoutedCommand[], deadlineMs: number): Promise<BatchResult> {
     for (const c of commands) assertReadOnly(c.command);
     return execPipeline(this.client, commands.map((c) => c.command), deadlineMs);
+  }
+
+  async scanKeys(opts: ScanOptions, onKeys: (keys: string[]) => boolean | void): Promise<void> {
+    await scanNode(this.client, opts, onKeys);
   }
 
   async close(): Promise<void> {
