@@ -72,6 +72,7 @@ export class Runtime {
       collectors: () => [...collectors, ...this.discovery.collectors()],
       side,
       extra: (builder) => this.discovery.addSamples(builder),
+      prepare: (deadlineMs) => this.discovery.ready(deadlineMs),
       cacheForMs: config.scrape.cacheFor,
       log,
     });

@@ -26,6 +26,12 @@ export interface EngineOptions {
   readonly collectors: () => readonly RedisCollector[];
   readonly side?: readonly SideCollector[];
   readonly extra?: StaticSamples;
+  /**
+   * Awaited before planning, bounded by the scrape deadline (discovery's first
+   * pass: the first scrape includes discovered queues when discovery is quick,
+   * and never waits past the deadline when it is slow).
+   */
+  readonly prepare?: (deadlineMs: number) => Promise<void>;
   /** Reuse a finished collection this long, ms (0 = only share in-flight ones). */
   readonly cacheForMs: number;
   readonly log: Logger;
@@ -87,6 +93,13 @@ export class ScrapeEngine {
   private async run(deadlineMs: number): Promise<Collection> {
     this.collections++;
     const started = this.now();
+    if (this.opts.prepare) {
+      try {
+        await this.opts.prepare(deadlineMs);
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'preparing the collection failed');
+      }
+    }
     const builder = new CollectionBuilder(started);
     const sideDone = Promise.all(
       (this.opts.side ?? []).map(async (side) => {

@@ -28,6 +28,12 @@ export class Discovery {
     void this.opts;
   }
 
+  /**
+   * Resolves when the first pass has finished, or at `deadlineMs` (absolute
+   * unix ms) if it is still running, whichever is first. Never rejects.
+   */
+  async ready(_deadlineMs: number): Promise<void> {}
+
   /** Collectors over the queues found by the last pass. */
   collectors(): RedisCollector[] {
     return [];
