@@ -5,7 +5,7 @@
  * Routes: `GET /metrics`, `GET /-/healthy`, `GET /-/ready`, `POST /-/reload`,
  * `GET /` and the plugins' routes (relay, monitor API).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { negotiate, OPENMETRICS_CONTENT_TYPE, render, TEXT_CONTENT_TYPE } from './collect/exposition.js';
@@ -68,7 +68,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const log = options.log ?? createLogger(config.logLevel);
   const self = options.self ?? createSelfMetrics();
   const app = Fastify({
-    loggerInstance: log,
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the instance type the default one plugins expect.
+    loggerInstance: log as FastifyBaseLogger,
     disableRequestLogging: true,
     // Alertmanager payloads with many alerts are large, but 10 MB is abuse.
     bodyLimit: 4 * 1024 * 1024,

@@ -137,6 +137,18 @@ export class ScrapeEngine {
         state.failures.push(`planning failed: ${(err as Error).message}`);
       }
     }
+    // Steps without commands need no Redis (config-derived samples such as thresholds): read
+    // them first, so they are on the page even when Redis is down.
+    planned = planned.filter((p) => {
+      if (p.step.commands.length > 0) return true;
+      const sink = builder.sink(p.collector);
+      try {
+        p.step.read([], sink);
+      } catch (err) {
+        sink.fail((err as Error).message);
+      }
+      return false;
+    });
     let commands = 0;
     let roundtrips = 0;
     let up = true;

@@ -34,7 +34,14 @@ export const duration = z
     return ms;
   });
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, 'must be HOST:PORT');
+// The regex alone let ports up to 99999 through; 0 stays allowed (an ephemeral port for `listen`).
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[^\s:]+):\d{1,5}$/, 'must be HOST:PORT, e.g. 127.0.0.1:9640 or [::1]:9640')
+  .refine((text) => {
+    const port = /:(\d+)$/.exec(text)?.[1];
+    return port === undefined || Number(port) <= 65535;
+  }, 'port must be at most 65535');
 
 /** Exactly one of `x` / `xFile` may be set; this refinement says so in plain English. */
 function secretPair<T extends Record<string, unknown>>(field: string) {
@@ -110,13 +117,20 @@ const thresholds = {
   latencyThreshold: duration.default(300_000),
 };
 
+/** An optional key name where config.md documents `""` as the default: `""` means unset. */
+const emptyMeansUnset = z
+  .string()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
 const queueCommon = {
   name: z.string().min(1).optional(),
   key: z.string().min(1),
   ...thresholds,
 };
 
-export const listQueueSchema = z.strictObject({
+export const listQueueSchema = z
+  .strictObject({
   ...queueCommon,
   type: z.literal('list'),
   /** which end holds the oldest task: `head` (RPUSH/LPOP, index 0) or `tail` (LPUSH/RPOP, index -1) */
@@ -124,11 +138,16 @@ export const listQueueSchema = z.strictObject({
   details: z.string().min(1).optional(),
   done: z.string().min(1).optional(),
   failed: z.string().min(1).optional(),
-  processedCounter: z.string().min(1).optional(),
-  failedCounter: z.string().min(1).optional(),
+  processedCounter: emptyMeansUnset,
+  failedCounter: emptyMeansUnset,
   timeline: z.string().min(1).optional(),
   windows: windowsSchema,
-});
+})
+  .superRefine((v, ctx) => {
+    // `done` / `processedCounter` (and `failed` / `failedCounter`) are two ways to say the same count.
+    if (v.done && v.processedCounter) ctx.addIssue({ code: 'custom', message: 'at most one of done & processedCounter may be set', path: ['processedCounter'] });
+    if (v.failed && v.failedCounter) ctx.addIssue({ code: 'custom', message: 'at most one of failed & failedCounter may be set', path: ['failedCounter'] });
+  });
 
 export const streamQueueSchema = z.strictObject({
   ...queueCommon,
@@ -309,7 +328,7 @@ export const configSchema = z.strictObject({
   /** absent = built-in default (every framework); `[]` = no discovery */
   discover: z.array(discoverSchema).optional(),
   components: z.array(componentSchema).default([]),
-  modules: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/), moduleSchema).default({}),
+  modules: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'module names use A-Z a-z 0-9 _ -'), moduleSchema).default({}),
   probe: z.strictObject({ allowTargets: z.array(z.string()).default([]) }).prefault({}),
   notify: notifySchema,
 });

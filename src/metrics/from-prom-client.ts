@@ -31,6 +31,9 @@ export async function familiesFromRegistry(registry: Registry): Promise<Family[]
       continue;
     }
     const type = json.type as string;
+    // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like
+    // counters and repeat the sum of their per-type series: promtool flags both, so they go.
+    if (type !== 'counter' && json.name.endsWith('_total')) continue;
     const famType: MetricType = type === 'counter' ? 'counter' : type === 'histogram' ? 'histogram' : 'gauge';
     const samples: Sample[] = json.values.map((v) => {
       const labels: Record<string, string> = {};

@@ -60,7 +60,7 @@ async function seed(r: Redis): Promise<void> {
   // List + companions: RPUSH ids, details JSON with created_at (unix s), done/failed sets, timeline zset.
   for (let i = 0; i < 30; i++) {
     const id = `task_${i}`;
-    const created = NOW_S - 3600 + i * 60; // one per minute over the last hour
+    const created = NOW_S - 3590 + i * 123; // spread over the last hour, away from window edges
     await r.hset('task:details', id, JSON.stringify({ exam_id: '15', user_id: String(i), score: '88', created_at: created }));
     await r.zadd('task:timeline', created, id);
     if (i < 12) await r.sadd('task:done', id);
