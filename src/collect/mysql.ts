@@ -124,7 +124,7 @@ function beforeDeadline<T>(work: Promise<T>, deadlineMs: number, what: string, o
     let late = false;
     const timer = setTimeout(() => {
       late = true;
-      reject(new DeadlineError(`${what} did not finish before the scrape deadline`));
+      reject(new DeadlineError(`${what}: no answer before the scrape deadline`));
     }, Math.max(0, deadlineMs - Date.now()));
     work.then(
       (value) => {
@@ -208,7 +208,7 @@ export class MysqlCollector {
     }
     let conn: mysql.PoolConnection;
     try {
-      conn = await beforeDeadline(this.pool.getConnection(), deadlineMs, `connecting to ${this.target}`, (late) => late.release());
+      conn = await beforeDeadline(this.pool.getConnection(), deadlineMs, 'connecting', (late) => late.release());
     } catch (err) {
       this.last = DOWN;
       sink.fail(this.scrub(`couldn't connect to MySQL at ${this.target}: ${describeError(err)}`));
@@ -286,11 +286,30 @@ export class MysqlCollector {
     }
   }
 
-  /** Ends the pool; later `collect` calls report `mysql_up 0`. Idempotent. */
+  /**
+   * Ends the pool; later `collect` calls report `mysql_up 0`. Idempotent; never throws.
+   * Resolves within about a second: a connection still handshaking with a hung
+   * server would hold `pool.end()` until its connect timeout, so it is left to
+   * that timeout rather than waited for.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end().catch((err: unknown) => this.log.debug({ collector: 'mysql', err: this.scrub(describeError(err)) }, 'closing the MySQL pool failed'));
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), Math.min(1000, this.cfg.timeout));
+    });
+    const ended = this.pool.end().then(
+      () => 'ended' as const,
+      (err: unknown) => {
+        this.log.debug({ collector: 'mysql', err: this.scrub(describeError(err)) }, 'closing the MySQL pool failed');
+        return 'ended' as const;
+      },
+    );
+    if ((await Promise.race([ended, grace])) === 'timeout') {
+      this.log.debug({ collector: 'mysql' }, 'MySQL pool still closing; a pending connection ends at its connect timeout');
+    }
+    clearTimeout(timer);
   }
 
   private emit(sink: SampleSink, samples: readonly MysqlSample[]): void {
