@@ -66,6 +66,8 @@ export const sentinelSchema = z
   .strictObject({
     masterName: z.string().min(1),
     nodes: z.array(hostPort).min(1, 'needs at least one sentinel node'),
+    /** database number on the master (`redis.url`'s `/db`, which cannot be combined with sentinel) */
+    db: z.number().int().min(0).default(0),
     password: z.string().optional(),
     passwordFile: z.string().optional(),
     username: z.string().optional(),
