@@ -5,7 +5,7 @@
  * Routes: `GET /metrics`, `GET /-/healthy`, `GET /-/ready`, `POST /-/reload`,
  * `GET /` and the plugins' routes (relay, monitor API).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { negotiate, OPENMETRICS_CONTENT_TYPE, render, TEXT_CONTENT_TYPE } from './collect/exposition.js';
@@ -14,6 +14,7 @@ import { createLogger } from './log.js';
 import { familiesFromRegistry } from './metrics/from-prom-client.js';
 import { createSelfMetrics, type SelfMetrics } from './metrics/registry.js';
 import { monitorPlugin } from './monitor/plugin.js';
+import { probePlugin } from './probe/plugin.js';
 import { relayPlugin } from './relay/plugin.js';
 import { Runtime } from './runtime.js';
 
@@ -70,7 +71,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the instance type the default one plugins expect.
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Prometheus scrapes every few seconds; per-request log lines would drown the useful ones.
+    logController: new LogController({ disableRequestLogging: true }),
     // Alertmanager payloads with many alerts are large, but 10 MB is abuse.
     bodyLimit: 4 * 1024 * 1024,
   });
@@ -132,6 +134,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   await app.register(relayPlugin, { notify: config.notify, registry: self.registry });
   await app.register(monitorPlugin, { config });
+  await app.register(probePlugin, { config });
 
   app.addHook('onClose', async () => {
     await runtime.close();

@@ -138,6 +138,8 @@ export const listQueueSchema = z
   /** which end holds the oldest task: `head` (RPUSH/LPOP, index 0) or `tail` (LPUSH/RPOP, index -1) */
   oldestAt: z.enum(['head', 'tail']).default('head'),
   details: z.string().min(1).optional(),
+  /** integer counter of tasks ever enqueued (alternative to HLEN of `details`, which stops growing once trimmed) */
+  enqueuedCounter: z.string().min(1).optional(),
   done: z.string().min(1).optional(),
   failed: z.string().min(1).optional(),
   processedCounter: emptyMeansUnset,

@@ -115,7 +115,11 @@ export const listLayout: QueueLayout<ListQueue> = {
 
     const counters: Command[] = [];
     const readers: ((r: Reply, sink: SampleSink, acc: { ok?: number; failed?: number }) => void)[] = [];
-    if (q.details) {
+    if (q.enqueuedCounter) {
+      const key = q.enqueuedCounter;
+      counters.push(['GET', key]);
+      readers.push((r, sink) => sink.add('queue_enqueued_total', labels, numericString(r, `GET ${key}`) ?? 0));
+    } else if (q.details) {
       const details = q.details;
       counters.push(['HLEN', details]);
       readers.push((r, sink) => sink.add('queue_enqueued_total', labels, int(r, `HLEN ${details}`)));
