@@ -29,7 +29,7 @@ const plainList: ListQueue = {
   name: 'task_queue', type: 'list', key: 'task_queue', oldestAt: 'tail', windows: [60_000], backlogThreshold: 50, latencyThreshold: 60_000,
 };
 const counterList: ListQueue = {
-  name: 'counted', type: 'list', key: 'counted:queue', oldestAt: 'head', processedCounter: 'counted:ok', failedCounter: 'counted:failed',
+  name: 'counted', type: 'list', key: 'counted:queue', oldestAt: 'head', processedCounter: 'counted:ok', failedCounter: 'counted:failed', enqueuedCounter: 'counted:enqueued',
   windows: [60_000], backlogThreshold: 10, latencyThreshold: 1000,
 };
 const stream: StreamQueue = {
@@ -71,6 +71,7 @@ async function seed(r: Redis): Promise<void> {
   await r.lpush('task_queue', JSON.stringify({ id: 'a', created_at: NOW_S - 120 }), JSON.stringify({ id: 'b', created_at: NOW_S - 10 }));
   await r.set('counted:ok', '41');
   await r.set('counted:failed', '3');
+  await r.set('counted:enqueued', '50');
   // Stream + consumer group: 10 entries, 4 delivered to c1, 1 acked; retry and dead-letter streams.
   for (let i = 0; i < 10; i++) await r.xadd('task_stream', `${(NOW_S - 100 + i) * 1000}-0`, 'task', String(i));
   await r.xgroup('CREATE', 'task_stream', 'scheduler_group', '0');
@@ -175,6 +176,7 @@ describe('list + companions', () => {
     const q = { queue: 'counted', framework: 'list' };
     expect(m.get(seriesKey('queue_processed_total', q))).toBe(44);
     expect(m.get(seriesKey('queue_failed_total', q))).toBe(3);
+    expect(m.get(seriesKey('queue_enqueued_total', q))).toBe(50);
   });
 
   it('reports 0 age when nothing waits', async () => {
