@@ -1,14 +1,203 @@
 /**
- * The monitor API and status page. Placeholder until the monitor lands: a
- * plain landing page that links to /metrics.
+ * The monitor API and status page (shared/spec/monitor-api.md):
+ *
+ * - `GET /api/monitor` — components, queues, MySQL and Redis in one JSON
+ *   document ({@link MonitorSnapshot});
+ * - `GET /api/monitor/:component` — one component ({@link ComponentView}),
+ *   404 for a name not in `components:`;
+ * - `GET /` — the self-contained status page.
+ *
+ * Data comes from the scrape engine's collection (the same pipeline and
+ * samples as `/metrics`, sharing a collection in flight); rates come from the
+ * sidecar's own samples of the counters, one per collection seen (the monitor's
+ * own and the latest `/metrics` one), over `ui.rateWindow`. The runtime is read
+ * per request, so a config reload is followed; rate samples start afresh with
+ * a new runtime.
  */
+import { randomBytes } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
+import type { Collection } from '../collect/collection.js';
 import type { Config } from '../config/schema.js';
+import { pickLanguage } from './i18n.js';
+import { pageCsp, renderStatusPage } from './page.js';
+import { RateTracker } from './rates.js';
+import { buildSnapshot, observeCollection, type MonitorSnapshot } from './snapshot.js';
 
-export const monitorPlugin: FastifyPluginAsync<{ config: Config }> = async (app) => {
-  app.get('/', async (_req, reply) =>
-    reply
-      .type('text/html; charset=utf-8')
-      .send('<!doctype html><html><head><meta charset="utf-8"><title>queuescope</title></head><body><h1>queuescope</h1><p><a href="/metrics">/metrics</a></p></body></html>'),
+/** What the monitor needs of a runtime (`Runtime` satisfies it). */
+export interface MonitorRuntime {
+  readonly config: Config;
+  readonly engine: {
+    /** See `ScrapeEngine.collect`: `deadlineMs` is absolute unix ms. */
+    collect(deadlineMs: number): Promise<Collection>;
+    /** The last finished collection. */
+    readonly latest: Collection | undefined;
+  };
+}
+
+/** Options of {@link monitorPlugin}. */
+export interface MonitorPluginOptions {
+  /** The config at registration (unused when the runtime is available; kept for `buildApp`'s call). */
+  readonly config?: Config;
+  /** The current runtime; default `app.queuescope.runtime` (follows reloads). */
+  readonly runtime?: () => MonitorRuntime;
+  /**
+   * A finished collection younger than this is answered from instead of
+   * starting another, ms (many open pages polling every few seconds cost at
+   * most one collection per interval). Default 1000; 0 always collects.
+   */
+  readonly reuseForMs?: number;
+  /** How often the status page polls the API, ms. Default 3000. */
+  readonly refreshMs?: number;
+}
+
+const nullableNumber = { type: ['number', 'null'] } as const;
+
+const componentSchema = {
+  type: 'object',
+  required: ['status', 'lastHeartbeat', 'heartbeatAgeSeconds', 'staleAfterSeconds', 'total', 'ratePerSecond', 'ratePerMinute', 'lastDurationMs', 'avgDurationMs'],
+  properties: {
+    status: { type: 'string', enum: ['running', 'stopped', 'unknown'] },
+    lastHeartbeat: nullableNumber,
+    heartbeatAgeSeconds: nullableNumber,
+    staleAfterSeconds: { type: 'number' },
+    total: nullableNumber,
+    ratePerSecond: nullableNumber,
+    ratePerMinute: nullableNumber,
+    lastDurationMs: nullableNumber,
+    avgDurationMs: nullableNumber,
+  },
+} as const;
+
+const groupSchema = {
+  type: 'object',
+  required: ['waiting', 'active', 'oldestTaskAgeSeconds'],
+  properties: { waiting: nullableNumber, active: nullableNumber, oldestTaskAgeSeconds: nullableNumber },
+} as const;
+
+const queueSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    framework: { type: 'string' },
+    waiting: nullableNumber,
+    active: nullableNumber,
+    scheduled: nullableNumber,
+    retry: nullableNumber,
+    dead: nullableNumber,
+    completed: nullableNumber,
+    processed: nullableNumber,
+    failed: nullableNumber,
+    enqueued: nullableNumber,
+    oldestTaskAgeSeconds: nullableNumber,
+    windows: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: { type: 'number' } }] },
+    ratePerSecond: nullableNumber,
+    ratePerMinute: nullableNumber,
+    paused: { type: ['boolean', 'null'] },
+    groups: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: groupSchema }] },
+  },
+} as const;
+
+const mysqlSchema = {
+  anyOf: [
+    { type: 'null' },
+    {
+      type: 'object',
+      properties: {
+        up: { type: 'boolean' },
+        threadsConnected: nullableNumber,
+        connections: nullableNumber,
+        maxConnections: nullableNumber,
+        slowQueries: nullableNumber,
+        threadsRunning: nullableNumber,
+      },
+    },
+  ],
+} as const;
+
+const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
+
+/** JSON Schema of `GET /api/monitor` (serialises the answer; documents the shape). */
+export const monitorResponseSchema = {
+  type: 'object',
+  required: ['generatedAt', 'components', 'queues', 'mysql', 'redis'],
+  properties: {
+    generatedAt: { type: 'string' },
+    components: { type: 'object', additionalProperties: componentSchema },
+    queues: { type: 'object', additionalProperties: queueSchema },
+    mysql: mysqlSchema,
+    redis: { type: 'object', properties: { up: { type: 'boolean' } } },
+  },
+} as const;
+
+/** Registers the monitor routes; see the module comment. */
+export const monitorPlugin: FastifyPluginAsync<MonitorPluginOptions> = async (app, opts) => {
+  const runtimeOf =
+    opts.runtime ??
+    ((): MonitorRuntime => {
+      if (!app.hasDecorator('queuescope')) throw new Error('monitorPlugin needs app.queuescope (buildApp) or a runtime option');
+      return app.queuescope.runtime;
+    });
+  const reuseForMs = opts.reuseForMs ?? 1000;
+  const refreshMs = opts.refreshMs ?? 3000;
+  // One tracker per runtime: a reload (new components, new window) starts the samples afresh.
+  const trackers = new WeakMap<MonitorRuntime, RateTracker>();
+
+  const snapshot = async (runtime: MonitorRuntime): Promise<MonitorSnapshot> => {
+    let tracker = trackers.get(runtime);
+    if (!tracker) {
+      tracker = new RateTracker(runtime.config.ui.rateWindow);
+      trackers.set(runtime, tracker);
+    }
+    const before = runtime.engine.latest;
+    // A /metrics scrape since our last look is one more sample for the rates.
+    if (before) observeCollection(tracker, before);
+    // A collection that found Redis down is never reused: retrying is cheap (no offline queue) and recovery shows at once.
+    const reusable = before !== undefined && reuseForMs > 0 && Date.now() - before.at < reuseForMs && before.value('redis_up') === 1;
+    const collection = reusable ? before : await runtime.engine.collect(Date.now() + runtime.config.scrape.timeout);
+    observeCollection(tracker, collection);
+    return buildSnapshot(collection, runtime.config, tracker);
+  };
+
+  app.get('/api/monitor', { schema: { response: { 200: monitorResponseSchema } } }, async (_req, reply) => {
+    const body = await snapshot(runtimeOf());
+    return reply.header('cache-control', 'no-store').send(body);
+  });
+
+  app.get<{ Params: { component: string } }>(
+    '/api/monitor/:component',
+    {
+      schema: {
+        params: { type: 'object', properties: { component: { type: 'string' } }, required: ['component'] },
+        response: { 200: componentSchema, 404: errorSchema },
+      },
+    },
+    async (req, reply) => {
+      const runtime = runtimeOf();
+      const name = req.params.component;
+      // Unknown names are answered without touching Redis.
+      if (!runtime.config.components.some((c) => c.name === name)) {
+        return reply.code(404).send({ error: `unknown component "${name}"` });
+      }
+      const body = await snapshot(runtime);
+      return reply.header('cache-control', 'no-store').send(body.components[name]);
+    },
   );
+
+  app.get<{ Querystring: { lang?: string } }>('/', async (req, reply) => {
+    const runtime = runtimeOf();
+    const nonce = randomBytes(16).toString('base64');
+    const html = renderStatusPage({
+      lang: pickLanguage(req.headers['accept-language'], req.query.lang),
+      grafanaUrl: runtime.config.ui.grafanaUrl,
+      refreshMs,
+      nonce,
+    });
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', pageCsp(nonce))
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', 'no-store')
+      .header('vary', 'Accept-Language')
+      .send(html);
+  });
 };

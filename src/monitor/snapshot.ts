@@ -1,0 +1,295 @@
+/**
+ * The monitor API's answer (shared/spec/monitor-api.md), built from one
+ * collection of the scrape engine — the same samples `/metrics` exposes, so
+ * the page and Prometheus never disagree — plus the sidecar's own rate samples.
+ *
+ * Pure: no I/O, no clock but the collection's `at`.
+ */
+import type { Collection } from '../collect/collection.js';
+import type { ComponentConfig, Config } from '../config/schema.js';
+import type { RateTracker } from './rates.js';
+
+/** `running`: heartbeat younger than `staleAfter`; `stopped`: older; `unknown`: key missing or unreadable (or Redis down). */
+export type ComponentStatus = 'running' | 'stopped' | 'unknown';
+
+/** One producer or consumer (a `components:` entry). Absent values are `null`. */
+export interface ComponentView {
+  status: ComponentStatus;
+  /** Last heartbeat, unix seconds (fractional when the component writes milliseconds). */
+  lastHeartbeat: number | null;
+  /** Seconds between the heartbeat and the collection (`generatedAt`). */
+  heartbeatAgeSeconds: number | null;
+  /** The component's `staleAfter`, seconds. */
+  staleAfterSeconds: number;
+  /** The `total` counter (items written or processed); `null` when the component has no `total` key. */
+  total: number | null;
+  /** Growth of `total` per second over `ui.rateWindow`; `null` until two samples exist in the window. */
+  ratePerSecond: number | null;
+  /** `ratePerSecond` × 60. */
+  ratePerMinute: number | null;
+  /** The `lastDuration` key, milliseconds. */
+  lastDurationMs: number | null;
+  /** Mean of the `durations` list, milliseconds. */
+  avgDurationMs: number | null;
+}
+
+/** One consumer group of a stream queue. */
+export interface GroupView {
+  /** Entries not yet delivered to the group (lag). */
+  waiting: number | null;
+  /** Delivered, not acknowledged (PEL size). */
+  active: number | null;
+  /** Seconds since the oldest undelivered entry was added. */
+  oldestTaskAgeSeconds: number | null;
+}
+
+/**
+ * One queue (declared or discovered). Task counts are the normalised
+ * `queue_tasks` states of metrics.md; a state the layout does not keep is
+ * `null`, not 0. For streams, `waiting` / `active` sum the groups (work still
+ * to deliver / to acknowledge across all groups) and `oldestTaskAgeSeconds` is
+ * the oldest over the groups; `groups` has each group.
+ */
+export interface QueueView {
+  /** The `queue` label (the map key, unless two frameworks share the name). */
+  name: string;
+  /** The `framework` label: list, stream, zset, asynq, bullmq, sidekiq, celery, rq. */
+  framework: string;
+  waiting: number | null;
+  active: number | null;
+  scheduled: number | null;
+  retry: number | null;
+  dead: number | null;
+  completed: number | null;
+  /** `queue_processed_total`: finished tasks, successful or not. */
+  processed: number | null;
+  /** `queue_failed_total`. */
+  failed: number | null;
+  /** `queue_enqueued_total`. */
+  enqueued: number | null;
+  /** Seconds since the oldest waiting task was enqueued; 0 when nothing waits. */
+  oldestTaskAgeSeconds: number | null;
+  /** Timeline counts by window label (`1m`, `10m`…); `null` without a timeline. */
+  windows: Record<string, number> | null;
+  /** Growth of `processed` per second over `ui.rateWindow`; `null` until two samples exist. */
+  ratePerSecond: number | null;
+  /** `ratePerSecond` × 60. */
+  ratePerMinute: number | null;
+  /** `true` when the framework marks the queue paused; `null` when it has no such notion. */
+  paused: boolean | null;
+  /** Stream consumer groups by name; `null` for other layouts. */
+  groups: Record<string, GroupView> | null;
+}
+
+/** MySQL load, from the same collection (mysqld_exporter names). `null` fields when unknown. */
+export interface MysqlView {
+  /** `mysql_up`. */
+  up: boolean;
+  /** Threads_connected: client connections now. */
+  threadsConnected: number | null;
+  /** Connections: connection attempts since the server started (a counter). */
+  connections: number | null;
+  /** max_connections. */
+  maxConnections: number | null;
+  /** Slow_queries since the server started (a counter). */
+  slowQueries: number | null;
+  /** Threads_running: threads not sleeping. */
+  threadsRunning: number | null;
+}
+
+/** `GET /api/monitor`. */
+export interface MonitorSnapshot {
+  /** When the collection was taken, ISO 8601 UTC. */
+  generatedAt: string;
+  /** Every configured component, in config order. */
+  components: Record<string, ComponentView>;
+  /** Every queue of the collection (declared and discovered). */
+  queues: Record<string, QueueView>;
+  /** `null` when the config has no `mysql:` block. */
+  mysql: MysqlView | null;
+  redis: { up: boolean };
+}
+
+/** Rate-tracker key of a component's `total`. */
+export const componentRateKey = (name: string): string => `component\u0000${name}`;
+/** Rate-tracker key of a queue's `processed`. */
+export const queueRateKey = (framework: string, name: string): string => `queue\u0000${framework}\u0000${name}`;
+
+/** Rounds to `digits` decimals, keeping `null`; floating noise (1.0009999) never reaches the JSON. */
+function round(value: number | null | undefined, digits = 3): number | null {
+  if (value === null || value === undefined || !Number.isFinite(value)) return null;
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/**
+ * Feeds the counters of `collection` into `tracker`: each component's
+ * `queue_component_items_total` and each queue's `queue_processed_total`.
+ * Seeing the same collection twice is harmless (same timestamp, ignored).
+ */
+export function observeCollection(tracker: RateTracker, collection: Collection): void {
+  for (const s of collection.find('queue_component_items_total')) {
+    const name = s.labels.component;
+    if (name !== undefined) tracker.observe(componentRateKey(name), collection.at, s.value);
+  }
+  for (const s of collection.find('queue_processed_total')) {
+    const { queue, framework } = s.labels;
+    if (queue !== undefined && framework !== undefined) tracker.observe(queueRateKey(framework, queue), collection.at, s.value);
+  }
+  tracker.prune(collection.at);
+}
+
+function componentView(c: ComponentConfig, collection: Collection, tracker: RateTracker): ComponentView {
+  const labels = { component: c.name };
+  const ts = collection.value('queue_component_heartbeat_timestamp_seconds', labels);
+  const up = collection.value('queue_component_up', labels);
+  const status: ComponentStatus = ts === undefined ? 'unknown' : up === 1 ? 'running' : 'stopped';
+  const total = c.total ? collection.value('queue_component_items_total', labels) : undefined;
+  const rate = c.total && total !== undefined ? tracker.ratePerSecond(componentRateKey(c.name), collection.at) : null;
+  const last = collection.value('queue_component_last_duration_seconds', labels);
+  const avg = collection.value('queue_component_recent_duration_seconds', labels);
+  return {
+    status,
+    lastHeartbeat: round(ts),
+    heartbeatAgeSeconds: round(collection.value('queue_component_heartbeat_age_seconds', labels)),
+    staleAfterSeconds: c.staleAfter / 1000,
+    total: total ?? null,
+    ratePerSecond: round(rate),
+    ratePerMinute: round(rate === null ? null : rate * 60),
+    lastDurationMs: round(last === undefined ? null : last * 1000),
+    avgDurationMs: round(avg === undefined ? null : avg * 1000),
+  };
+}
+
+const STATES = ['waiting', 'active', 'scheduled', 'retry', 'dead', 'completed'] as const;
+
+/**
+ * An empty map without a prototype: keys come from Redis (queue, group names),
+ * and a queue called `__proto__` must stay an ordinary entry.
+ */
+function dict<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function sumOrNull(values: number[]): number | null {
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
+}
+
+function queueView(name: string, framework: string, collection: Collection, tracker: RateTracker): QueueView {
+  const match = { queue: name, framework };
+  const tasks = collection.find('queue_tasks', match);
+  const state = (s: string): number | null => sumOrNull(tasks.filter((t) => t.labels.state === s).map((t) => t.value));
+  const ages = collection.find('queue_oldest_task_age_seconds', match).map((s) => s.value);
+
+  let groups: Record<string, GroupView> | null = null;
+  for (const t of tasks) {
+    const group = t.labels.group;
+    if (group === undefined) continue;
+    groups ??= dict<GroupView>();
+    const g = (groups[group] ??= { waiting: null, active: null, oldestTaskAgeSeconds: null });
+    if (t.labels.state === 'waiting') g.waiting = t.value;
+    else if (t.labels.state === 'active') g.active = t.value;
+  }
+  for (const s of collection.find('queue_oldest_task_age_seconds', match)) {
+    const group = s.labels.group;
+    if (group === undefined) continue;
+    groups ??= dict<GroupView>();
+    const g = (groups[group] ??= { waiting: null, active: null, oldestTaskAgeSeconds: null });
+    g.oldestTaskAgeSeconds = round(s.value);
+  }
+
+  let windows: Record<string, number> | null = null;
+  for (const s of collection.find('queue_window_tasks', match)) {
+    const w = s.labels.window;
+    if (w === undefined) continue;
+    (windows ??= dict<number>())[w] = s.value;
+  }
+
+  const processed = collection.value('queue_processed_total', match);
+  const rate = processed === undefined ? null : tracker.ratePerSecond(queueRateKey(framework, name), collection.at);
+  const paused = collection.value('queue_paused', match);
+  const [waiting, active, scheduled, retry, dead, completed] = STATES.map(state);
+  return {
+    name,
+    framework,
+    waiting: waiting ?? null,
+    active: active ?? null,
+    scheduled: scheduled ?? null,
+    retry: retry ?? null,
+    dead: dead ?? null,
+    completed: completed ?? null,
+    processed: processed ?? null,
+    failed: collection.value('queue_failed_total', match) ?? null,
+    enqueued: collection.value('queue_enqueued_total', match) ?? null,
+    oldestTaskAgeSeconds: round(ages.length === 0 ? null : Math.max(...ages)),
+    windows,
+    ratePerSecond: round(rate),
+    ratePerMinute: round(rate === null ? null : rate * 60),
+    paused: paused === undefined ? null : paused === 1,
+    groups,
+  };
+}
+
+/**
+ * The queues of a collection as `[name, framework]` pairs, in first-seen order:
+ * `queue_info` (present for declared queues even when Redis is down) plus any
+ * pair only `queue_tasks` mentions.
+ */
+function queueIds(collection: Collection): Array<[string, string]> {
+  const seen = new Map<string, [string, string]>();
+  for (const family of ['queue_info', 'queue_tasks']) {
+    for (const s of collection.find(family)) {
+      const { queue, framework } = s.labels;
+      if (queue === undefined || framework === undefined) continue;
+      const id = `${framework}\u0000${queue}`;
+      if (!seen.has(id)) seen.set(id, [queue, framework]);
+    }
+  }
+  return [...seen.values()];
+}
+
+function mysqlView(config: Config, collection: Collection): MysqlView | null {
+  if (!config.mysql) return null;
+  const up = collection.value('mysql_up') === 1;
+  const v = (family: string): number | null => (up ? (collection.value(family) ?? null) : null);
+  return {
+    up,
+    threadsConnected: v('mysql_global_status_threads_connected'),
+    connections: v('mysql_global_status_connections'),
+    maxConnections: v('mysql_global_variables_max_connections'),
+    slowQueries: v('mysql_global_status_slow_queries'),
+    threadsRunning: v('mysql_global_status_threads_running'),
+  };
+}
+
+/**
+ * Builds the `GET /api/monitor` answer.
+ *
+ * Queues are keyed by name; when two frameworks use the same name (asynq's
+ * `default` and Sidekiq's `default`), each of those is keyed `name@framework`.
+ *
+ * @param collection the scrape engine's collection (its `at` is "now" for ages and rates)
+ * @param config the running config (components and their `staleAfter`; whether MySQL is configured)
+ * @param tracker rate samples; call {@link observeCollection} with `collection` first
+ */
+export function buildSnapshot(collection: Collection, config: Config, tracker: RateTracker): MonitorSnapshot {
+  const components = dict<ComponentView>();
+  for (const c of config.components) components[c.name] = componentView(c, collection, tracker);
+
+  const ids = queueIds(collection);
+  const nameCount = new Map<string, number>();
+  for (const [name] of ids) nameCount.set(name, (nameCount.get(name) ?? 0) + 1);
+  const queues = dict<QueueView>();
+  for (const [name, framework] of ids) {
+    const key = (nameCount.get(name) ?? 0) > 1 ? `${name}@${framework}` : name;
+    queues[key] = queueView(name, framework, collection, tracker);
+  }
+
+  return {
+    generatedAt: new Date(collection.at).toISOString(),
+    components,
+    queues,
+    mysql: mysqlView(config, collection),
+    redis: { up: collection.value('redis_up') === 1 },
+  };
+}
