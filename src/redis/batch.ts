@@ -102,7 +102,9 @@ function failAll(n: number, error: string, roundtrips: number): BatchResult {
  */
 export async function execPipeline(client: Redis, commands: readonly Command[], deadlineMs: number): Promise<BatchResult> {
   if (commands.length === 0) return { replies: [], roundtrips: 0, ok: true };
-  if (client.status !== 'ready') return failAll(commands.length, `redis not connected (${client.status})`, 0);
+  if (client.status !== 'ready' && !(await connectionSettles(client, deadlineMs))) {
+    return failAll(commands.length, `redis not connected (${client.status})`, 0);
+  }
   const remaining = deadlineMs - Date.now();
   if (remaining <= 0) return failAll(commands.length, 'scrape deadline passed before the batch was sent', 0);
   let timer: NodeJS.Timeout | undefined;
@@ -129,16 +131,87 @@ export async function execPipeline(client: Redis, commands: readonly Command[], 
   }
 }
 
+/** ioredis states in which a connection attempt is under way (as opposed to waiting to retry). */
+const CONNECTING = new Set(['wait', 'connecting', 'connect']);
+
+/**
+ * Waits, at most until `deadlineMs`, for a connection attempt in progress to
+ * finish, so the first scrape after start (or right after a reconnect) is not
+ * reported down only because the handshake was still running. A client that
+ * is merely waiting for its next retry is not waited for: that would make
+ * every scrape during an outage take the whole budget.
+ * @returns true when the client is ready.
+ */
+async function connectionSettles(client: Redis, deadlineMs: number): Promise<boolean> {
+  if (!CONNECTING.has(client.status)) return false;
+  return new Promise<boolean>((resolve) => {
+    const done = (ready: boolean) => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+      client.off('error', onFail);
+      client.off('close', onFail);
+      resolve(ready);
+    };
+    const onReady = () => done(true);
+    const onFail = () => done(false);
+    const timer = setTimeout(onFail, Math.max(0, deadlineMs - Date.now()));
+    client.once('ready', onReady);
+    client.once('error', onFail);
+    client.once('close', onFail);
+  });
+}
+
 function isConnectionError(err: Error): boolean {
   return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|Command timed out|EPIPE/i.test(err.message);
+}
+
+/** What {@link whenReady} needs of an ioredis `Redis` or `Cluster` client. */
+export interface Connectable {
+  readonly status: string;
+  connect(): Promise<void>;
+  once(event: string, listener: () => void): unknown;
+  removeListener(event: string, listener: () => void): unknown;
+}
+
+/**
+ * Resolves true once `client` is ready, false at `deadlineMs` (unix ms) or as
+ * soon as the attempt fails. Only a connection being set up right now
+ * (`wait`, `connecting`, `connect`: a first connect, a pooled probe target
+ * opened a moment ago) is waited for; a client in reconnect back-off or
+ * closed answers false at once, so a lost Redis costs a scrape nothing but
+ * `redis_up 0`.
+ */
+export function whenReady(client: Connectable, deadlineMs: number): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  if (client.status === 'wait') client.connect().catch(() => undefined);
+  if (client.status !== 'wait' && client.status !== 'connecting' && client.status !== 'connect') return Promise.resolve(false);
+  const remaining = deadlineMs - Date.now();
+  if (remaining <= 0) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      client.removeListener('ready', onReady);
+      client.removeListener('close', onFail);
+      client.removeListener('end', onFail);
+      resolve(ok);
+    };
+    const onReady = (): void => done(true);
+    const onFail = (): void => done(false);
+    const timer = setTimeout(() => done(false), remaining);
+    client.once('ready', onReady);
+    client.once('close', onFail);
+    client.once('end', onFail);
+  });
 }
 
 /** Executor for a single Redis server (standalone or the current Sentinel master). */
 export class SingleNodeExecutor implements BatchExecutor {
   constructor(private readonly client: Redis) {}
 
-  exec(commands: readonly RoutedCommand[], deadlineMs: number): Promise<BatchResult> {
+  async exec(commands: readonly RoutedCommand[], deadlineMs: number): Promise<BatchResult> {
     for (const c of commands) assertReadOnly(c.command);
+    // A connection being set up (first scrape after start, a probe target just opened) is worth waiting for.
+    if (commands.length > 0 && this.client.status !== 'ready') await whenReady(this.client, deadlineMs);
     return execPipeline(this.client, commands.map((c) => c.command), deadlineMs);
   }
 

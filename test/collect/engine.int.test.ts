@@ -314,6 +314,19 @@ describe('round trips', () => {
     expect(after - before - 1).toBe(m.get(seriesKey('queuescope_scrape_redis_commands')));
   });
 
+  it('waits for a connection attempt in progress instead of reporting Redis down', async () => {
+    const fresh = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, lazyConnect: true });
+    fresh.connect().catch(() => {});
+    try {
+      const e = new ScrapeEngine({ executor: new SingleNodeExecutor(fresh), collectors: () => [new LayoutCollector(zsetLayout, () => [delayed])], cacheForMs: 0, log });
+      const c = await e.collect(Date.now() + 2000);
+      expect(c.value('redis_up')).toBe(1);
+      expect(c.value('queue_tasks', { queue: 'delayed-jobs', state: 'scheduled' })).toBe(3);
+    } finally {
+      fresh.disconnect();
+    }
+  });
+
   it('shares one in-flight collection between concurrent scrapes', async () => {
     const before = engine.collections;
     const results = await Promise.all(Array.from({ length: 20 }, () => engine.collect(Date.now() + 2000)));
