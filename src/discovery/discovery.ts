@@ -1,47 +1,212 @@
 /**
  * Discovery of framework queues (asynq, BullMQ, Sidekiq, Celery, RQ, streams
- * and lists by pattern) on its own interval, cached between scrapes.
+ * and lists by pattern) on its own interval (`scrape.discoveryInterval`),
+ * never per scrape. Each pass replaces the cached result that every scrape
+ * plans from, so queues that disappear drop out at the next pass. A pass that
+ * cannot reach Redis keeps the last result, logs once, and the next interval
+ * tries again; nothing here throws into a scrape.
  *
- * Placeholder until the framework layouts land: it finds nothing.
+ * How queues are found: {@link discoverQueues} in `find.ts`.
  */
 import type { Logger } from 'pino';
 import type { CollectionBuilder } from '../collect/collection.js';
+import { asynqLayout } from '../collect/queues/asynq.js';
+import { bullmqLayout } from '../collect/queues/bullmq.js';
+import { celeryLayout } from '../collect/queues/celery.js';
+import { LayoutCollector } from '../collect/queues/layout.js';
+import { listLayout } from '../collect/queues/list.js';
+import { rqLayout } from '../collect/queues/rq.js';
+import { sidekiqGlobalStep, sidekiqLayout } from '../collect/queues/sidekiq.js';
+import { streamLayout } from '../collect/queues/stream.js';
 import type { RedisCollector } from '../collect/types.js';
-import type { Config, DiscoverConfig } from '../config/schema.js';
+import { DEFAULT_DISCOVERY, type Config, type DiscoverConfig } from '../config/schema.js';
 import type { BatchExecutor } from '../redis/batch.js';
+import { countQueues, discoverQueues, emptyQueues, type DiscoveredFramework, type DiscoveredQueues } from './find.js';
 
+/** What `src/runtime.ts` hands discovery. */
 export interface DiscoveryOptions {
-  /** `discover:` entries; undefined = the built-in default (every framework). */
+  /** `discover:` entries; undefined = the built-in default ({@link DEFAULT_DISCOVERY}); `[]` = none. */
   readonly discover: readonly DiscoverConfig[] | undefined;
   /** Declared queues (they win over discovered ones with the same key). */
   readonly declared: readonly { name: string; key: string }[];
+  /** `discoveryInterval`, `scanCount`, `maxQueues` (ms, count, count); `timeout` bounds each registry batch. */
   readonly scrape: Config['scrape'];
   readonly executor: BatchExecutor;
   readonly log: Logger;
+  /** Clock, unix ms (tests). */
+  readonly now?: () => number;
 }
 
-export class Discovery {
-  constructor(private readonly opts: DiscoveryOptions) {}
+/** Collector name of discovered streams (declared ones are `stream`). */
+export const DISCOVERED_STREAM_COLLECTOR = 'discovered_stream';
+/** Collector name of discovered lists (declared ones are `list`). */
+export const DISCOVERED_LIST_COLLECTOR = 'discovered_list';
 
-  /** Starts the first pass and the interval. */
+/** Upper bound on distinct problem messages remembered for log-once. */
+const MAX_REMEMBERED_PROBLEMS = 1000;
+
+/**
+ * Finds queues on an interval and hands the scrape engine collectors over the
+ * last result (see the module comment). Never throws into a scrape.
+ */
+export class Discovery {
+  private readonly entries: readonly DiscoverConfig[];
+  private queuesFound: DiscoveredQueues = emptyQueues();
+  private cachedCollectors: RedisCollector[] = [];
+  private firstPass: Promise<void> | undefined;
+  private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private started = false;
+  private passes = 0;
+  private lastDurationSeconds = 0;
+  private truncated = false;
+  private failing = false;
+  private readonly loggedProblems = new Set<string>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: DiscoveryOptions) {
+    this.entries = opts.discover ?? DEFAULT_DISCOVERY;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Starts the first pass and the interval. Idempotent; nothing happens without `discover:` entries. */
   start(): void {
-    void this.opts;
+    if (this.started || this.closed || this.entries.length === 0) return;
+    this.started = true;
+    this.firstPass = this.refresh();
   }
 
   /**
-   * Resolves when the first pass has finished, or at `deadlineMs` (absolute
-   * unix ms) if it is still running, whichever is first. Never rejects.
+   * Resolves when the first pass has finished, or when half the time left
+   * until `deadlineMs` (absolute unix ms) has passed, whichever is first, so
+   * a slow first discovery never costs the first scrape its deadline: that
+   * scrape then carries declared queues only and the next includes the
+   * discovered ones. Never rejects; resolves at once when not started.
    */
-  async ready(_deadlineMs: number): Promise<void> {}
-
-  /** Collectors over the queues found by the last pass. */
-  collectors(): RedisCollector[] {
-    return [];
+  async ready(deadlineMs: number): Promise<void> {
+    const first = this.firstPass;
+    if (!first) return;
+    const waitMs = Math.max(0, (deadlineMs - this.now()) / 2);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
   }
 
-  /** Adds discovery's own gauges to a collection. */
-  addSamples(_builder: CollectionBuilder): void {}
+  /**
+   * Runs a pass now (or joins the one running) and resolves when it is done.
+   * Never rejects: a failed pass keeps the last result. Once started, the
+   * next pass is scheduled `discoveryInterval` after this one started.
+   */
+  refresh(): Promise<void> {
+    if (this.running) return this.running;
+    if (this.closed) return Promise.resolve();
+    const run = this.pass().finally(() => {
+      this.running = undefined;
+    });
+    this.running = run;
+    return run;
+  }
 
-  /** Stops the interval. */
-  async close(): Promise<void> {}
+  /** Queues found by the last successful pass. */
+  get queues(): DiscoveredQueues {
+    return this.queuesFound;
+  }
+
+  /** Collectors over the queues found by the last pass; layouts with no queue are left out. */
+  collectors(): RedisCollector[] {
+    return this.cachedCollectors;
+  }
+
+  /**
+   * Adds discovery's own gauges once a pass has run: `queuescope_discovered_queues{framework}`
+   * for every configured layout, `queuescope_discovery_duration_seconds` (last pass) and
+   * `queuescope_discovery_truncated`.
+   */
+  addSamples(builder: CollectionBuilder): void {
+    if (this.passes === 0) return;
+    const counts = countQueues(this.queuesFound);
+    const frameworks = new Set<DiscoveredFramework>(this.entries.map((e) => e.framework));
+    for (const f of frameworks) builder.add('queuescope_discovered_queues', { framework: f }, counts[f]);
+    builder.add('queuescope_discovery_duration_seconds', {}, this.lastDurationSeconds);
+    builder.add('queuescope_discovery_truncated', {}, this.truncated ? 1 : 0);
+  }
+
+  /** Stops the interval and waits for a running pass (which stops at its next SCAN page). */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const started = this.now();
+    const t0 = performance.now();
+    const { scrape, log } = this.opts;
+    try {
+      const result = await discoverQueues(this.entries, this.opts.executor, {
+        scanCount: scrape.scanCount,
+        maxQueues: scrape.maxQueues,
+        batchDeadlineMs: () => this.now() + scrape.timeout,
+        declared: this.opts.declared,
+        stopped: () => this.closed,
+      });
+      if (this.closed) return;
+      this.queuesFound = result.queues;
+      this.cachedCollectors = buildCollectors(result.queues);
+      for (const p of result.problems) this.logProblem(p);
+      if (result.truncated && !this.truncated) {
+        log.warn({ maxQueues: scrape.maxQueues }, 'discovery stopped at scrape.maxQueues; raise it or narrow the discover: patterns');
+      } else if (!result.truncated && this.truncated) {
+        log.info({ maxQueues: scrape.maxQueues }, 'discovery no longer reaches scrape.maxQueues');
+      }
+      this.truncated = result.truncated;
+      if (this.failing) log.info('discovery pass succeeded again');
+      this.failing = false;
+      log.debug({ queues: countQueues(result.queues), seconds: (performance.now() - t0) / 1000 }, 'discovery pass done');
+    } catch (err) {
+      // Redis unreachable (or a bug): keep the last result, say so once, retry next interval.
+      if (!this.failing) log.warn({ err: (err as Error).message }, 'discovery pass failed; keeping the last result until the next pass');
+      this.failing = true;
+    } finally {
+      this.passes++;
+      this.lastDurationSeconds = (performance.now() - t0) / 1000;
+      this.schedule(started);
+    }
+  }
+
+  private schedule(startedMs: number): void {
+    if (this.closed || !this.started) return;
+    clearTimeout(this.timer);
+    const delay = Math.max(0, startedMs + this.opts.scrape.discoveryInterval - this.now());
+    this.timer = setTimeout(() => void this.refresh(), delay);
+    this.timer.unref();
+  }
+
+  private logProblem(problem: string): void {
+    if (this.loggedProblems.has(problem)) return;
+    if (this.loggedProblems.size >= MAX_REMEMBERED_PROBLEMS) this.loggedProblems.clear();
+    this.loggedProblems.add(problem);
+    this.opts.log.warn({ problem }, 'discovery skipped something it could not read');
+  }
+}
+
+/** One collector per layout that has queues (Sidekiq's also reads its global states). */
+export function buildCollectors(q: DiscoveredQueues): RedisCollector[] {
+  const out: RedisCollector[] = [];
+  if (q.asynq.length > 0) out.push(new LayoutCollector(asynqLayout, () => q.asynq));
+  if (q.bullmq.length > 0) out.push(new LayoutCollector(bullmqLayout, () => q.bullmq));
+  if (q.sidekiq.length > 0 || q.sidekiqGlobal.length > 0) {
+    const perQueue = new LayoutCollector(sidekiqLayout, () => q.sidekiq);
+    out.push({
+      name: 'sidekiq',
+      plan: (nowMs) => [...perQueue.plan(nowMs), ...q.sidekiqGlobal.map((ns) => sidekiqGlobalStep(ns))],
+    });
+  }
+  if (q.celery.length > 0) out.push(new LayoutCollector(celeryLayout, () => q.celery));
+  if (q.rq.length > 0) out.push(new LayoutCollector(rqLayout, () => q.rq));
+  if (q.stream.length > 0) out.push(new LayoutCollector(streamLayout, () => q.stream, DISCOVERED_STREAM_COLLECTOR));
+  if (q.list.length > 0) out.push(new LayoutCollector(listLayout, () => q.list, DISCOVERED_LIST_COLLECTOR));
+  return out;
 }
