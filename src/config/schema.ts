@@ -192,7 +192,13 @@ export const discoverSchema = z.discriminatedUnion(
       consumers: z.boolean().default(true),
       ...discoverCommon,
     }),
-    z.strictObject({ framework: z.literal('list'), match: z.string().min(1), ...discoverCommon }),
+    z.strictObject({
+      framework: z.literal('list'),
+      match: z.string().min(1),
+      /** as on declared list queues: `head` for RPUSH/LPOP, `tail` for LPUSH/RPOP */
+      oldestAt: z.enum(['head', 'tail']).default('head'),
+      ...discoverCommon,
+    }),
   ],
   { error: 'framework must be one of asynq, bullmq, sidekiq, celery, rq, stream, list' },
 );

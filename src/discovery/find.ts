@@ -256,7 +256,7 @@ export async function discoverQueues(entries: readonly DiscoverConfig[], executo
       if (e.framework === 'stream') {
         out.stream.push({ name: key, key, type: 'stream', groups: [], consumers: e.consumers, ...thresholds(e) });
       } else {
-        out.list.push({ name: key, key, type: 'list', oldestAt: 'head', windows: [60_000], ...thresholds(e) });
+        out.list.push({ name: key, key, type: 'list', oldestAt: e.oldestAt, windows: [60_000], ...thresholds(e) });
       }
     }
   }

@@ -145,7 +145,7 @@ describe('valid configs', () => {
         { framework: 'celery', queues: ['celery'], prioritySteps: [0, 3, 6, 9], backlogThreshold: 1000, latencyThreshold: 300_000 },
         { framework: 'rq', backlogThreshold: 1000, latencyThreshold: 300_000 },
         { framework: 'stream', match: '*stream*', consumers: true, backlogThreshold: 1000, latencyThreshold: 300_000 },
-        { framework: 'list', match: 'queue:*', backlogThreshold: 1000, latencyThreshold: 300_000 },
+        { framework: 'list', match: 'queue:*', oldestAt: 'head', backlogThreshold: 1000, latencyThreshold: 300_000 },
       ],
       components: [
         { name: 'simulator', heartbeat: 'simulator:heartbeat', staleAfter: 30_000, total: 'simulator:written:total' },
@@ -238,7 +238,7 @@ describe('valid configs', () => {
       { framework: 'celery', queues: ['celery', 'celery:*'], prioritySteps: [0, 5], backlogThreshold: 1000, latencyThreshold: 600_000 },
       { framework: 'rq', backlogThreshold: 1000, latencyThreshold: 300_000 },
       { framework: 'stream', match: '*stream*', consumers: false, backlogThreshold: 1000, latencyThreshold: 300_000 },
-      { framework: 'list', match: 'queue:*', backlogThreshold: 1000, latencyThreshold: 300_000 },
+      { framework: 'list', match: 'queue:*', oldestAt: 'head', backlogThreshold: 1000, latencyThreshold: 300_000 },
     ]);
     expect(config.components).toEqual([
       {

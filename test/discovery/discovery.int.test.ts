@@ -30,7 +30,7 @@ const ALL: DiscoverConfig[] = [
   { framework: 'celery', queues: ['celery'], prioritySteps: [0, 3, 6, 9], ...common },
   { framework: 'rq', ...common },
   { framework: 'stream', match: '*', consumers: true, ...common },
-  { framework: 'list', match: 'jobs:*', ...common },
+  { framework: 'list', match: 'jobs:*', oldestAt: 'head', ...common },
 ];
 
 let redis: RedisServer;
