@@ -1,0 +1,342 @@
+/**
+ * Turns Alertmanager notifications into robot message text: the digest of
+ * queued notifications, the template view model, the built-in Chinese
+ * markdown template, and byte-exact fitting into a robot's size limit.
+ */
+import { compileTemplate, TemplateError, type CompiledTemplate } from './template.js';
+import { cutUtf8, ellipsizeUtf8, utf8Bytes } from './text.js';
+import type { WebhookAlert, WebhookPayload } from './payload.js';
+
+/**
+ * One or more notifications for the same robot, merged: alerts are
+ * de-duplicated by fingerprint (a later notification's copy of an alert
+ * replaces the earlier one, so the digest shows each alert's latest state).
+ */
+export interface Digest {
+  /** distinct alerts, in arrival order */
+  readonly alerts: WebhookAlert[];
+  /** sum of Alertmanager's `truncatedAlerts` (alerts it left out because of `max_alerts`) */
+  readonly truncatedAlerts: number;
+  /** how many notifications were merged (1 = a plain notification) */
+  readonly notifications: number;
+  readonly receiver: string;
+  readonly externalURL: string;
+  /** labels common to every merged notification's `commonLabels` */
+  readonly commonLabels: Record<string, string>;
+  readonly groupLabels: Record<string, string>;
+}
+
+function alertKey(a: WebhookAlert): string {
+  if (a.fingerprint) return a.fingerprint;
+  return JSON.stringify(Object.entries(a.labels).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+}
+
+/** Merges notifications (oldest first) into one {@link Digest}. @throws Error when `payloads` is empty. */
+export function mergePayloads(payloads: readonly WebhookPayload[]): Digest {
+  const last = payloads[payloads.length - 1];
+  if (!last) throw new Error('mergePayloads needs at least one notification');
+  const alerts = new Map<string, WebhookAlert>();
+  let truncatedAlerts = 0;
+  let commonLabels: Record<string, string> = { ...(payloads[0]?.commonLabels ?? {}) };
+  let groupLabels: Record<string, string> = { ...(payloads[0]?.groupLabels ?? {}) };
+  for (const p of payloads) {
+    for (const a of p.alerts) alerts.set(alertKey(a), a);
+    truncatedAlerts += p.truncatedAlerts;
+    commonLabels = Object.fromEntries(Object.entries(commonLabels).filter(([k, v]) => p.commonLabels[k] === v));
+    groupLabels = Object.fromEntries(Object.entries(groupLabels).filter(([k, v]) => p.groupLabels[k] === v));
+  }
+  return {
+    alerts: [...alerts.values()],
+    truncatedAlerts,
+    notifications: payloads.length,
+    receiver: last.receiver,
+    externalURL: last.externalURL,
+    commonLabels,
+    groupLabels,
+  };
+}
+
+/** Byte caps on single fields, so one alert always fits even the 4096-byte WeCom limit. */
+const FIELD_CAP = { label: 256, summary: 512, description: 1500, url: 1024 } as const;
+
+/** Formats an RFC 3339 time as `YYYY-MM-DD HH:mm:ss` in `timeZone`; '' for Go's zero time or an unparsable value. */
+export function formatTime(iso: string | undefined, timeZone: string): string {
+  if (!iso || iso.startsWith('0001-01-01')) return '';
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return '';
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(ms));
+  const get = (t: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === t)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
+}
+
+/** The per-alert fields a template sees (strings capped in bytes; times already in the configured zone). */
+export interface AlertView {
+  status: 'firing' | 'resolved';
+  /** 告警 / 恢复 */
+  statusText: string;
+  alertname: string;
+  severity: string;
+  queue: string;
+  framework: string;
+  instance: string;
+  job: string;
+  summary: string;
+  description: string;
+  runbookURL: string;
+  /** `YYYY-MM-DD HH:mm:ss` in the configured time zone */
+  startsAt: string;
+  /** '' while firing */
+  endsAt: string;
+  generatorURL: string;
+  fingerprint: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** labels other than alertname, sorted by name: `[{name, value}]` */
+  labelList: { name: string; value: string }[];
+}
+
+/** Everything a template can use. Counts are totals; `firing`/`resolved` hold only the alerts that fit. */
+export interface MessageView {
+  status: 'firing' | 'resolved';
+  statusText: string;
+  title: string;
+  receiver: string;
+  externalURL: string;
+  timeZone: string;
+  groupLabels: Record<string, string>;
+  commonLabels: Record<string, string>;
+  firing: AlertView[];
+  resolved: AlertView[];
+  firingCount: number;
+  resolvedCount: number;
+  /** alerts not shown: cut for size plus Alertmanager's `truncatedAlerts`; 0 when nothing is missing */
+  omitted: number;
+  /** notifications merged into this message when more than one, else 0 */
+  merged: number;
+}
+
+function alertView(a: WebhookAlert, timeZone: string): AlertView {
+  const cap = (s: string | undefined, n: number): string => ellipsizeUtf8(s ?? '', n);
+  const labels = Object.fromEntries(Object.entries(a.labels).map(([k, v]) => [cap(k, FIELD_CAP.label), cap(v, FIELD_CAP.label)]));
+  const annotations = Object.fromEntries(Object.entries(a.annotations).map(([k, v]) => [cap(k, FIELD_CAP.label), cap(v, FIELD_CAP.description)]));
+  return {
+    status: a.status,
+    statusText: a.status === 'firing' ? '告警' : '恢复',
+    alertname: labels.alertname ?? '',
+    severity: labels.severity ?? '',
+    queue: labels.queue ?? '',
+    framework: labels.framework ?? '',
+    instance: labels.instance ?? '',
+    job: labels.job ?? '',
+    summary: cap(a.annotations.summary, FIELD_CAP.summary),
+    description: cap(a.annotations.description, FIELD_CAP.description),
+    runbookURL: cap(a.annotations.runbook_url, FIELD_CAP.url),
+    startsAt: formatTime(a.startsAt, timeZone),
+    endsAt: a.status === 'resolved' ? formatTime(a.endsAt, timeZone) : '',
+    generatorURL: cap(a.generatorURL, FIELD_CAP.url),
+    fingerprint: a.fingerprint,
+    labels,
+    annotations,
+    labelList: Object.entries(labels)
+      .filter(([k]) => k !== 'alertname')
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+      .map(([name, value]) => ({ name, value })),
+  };
+}
+
+/** `QueueBacklogHigh · exam-tasks`, `A 等 3 项告警`: a short title for a digest. */
+export function digestTitle(d: Digest): string {
+  const names = [...new Set(d.alerts.map((a) => a.labels.alertname ?? ''))].filter(Boolean);
+  const queues = [...new Set(d.alerts.map((a) => a.labels.queue ?? ''))];
+  let title = names.length === 0 ? '告警通知' : names.length === 1 ? names[0]! : `${names[0]} 等 ${names.length} 项告警`;
+  if (queues.length === 1 && queues[0]) title += ` · ${queues[0]}`;
+  return ellipsizeUtf8(title, 128);
+}
+
+/**
+ * The built-in template: Chinese markdown that renders in both DingTalk and
+ * WeCom (headings, bold, links, quotes and plain lines only).
+ */
+export const DEFAULT_TEMPLATE = `### {{#firingCount}}🔴 告警{{/firingCount}}{{^firingCount}}✅ 恢复{{/firingCount}}：{{title}}
+{{#merged}}
+
+> 合并了 {{merged}} 条通知
+{{/merged}}
+{{#firingCount}}
+
+**告警中（{{firingCount}}）**
+{{#firing}}
+
+**{{alertname}}**{{#severity}} [{{severity}}]{{/severity}}
+{{#queue}}
+- 队列：{{queue}}{{#framework}}（{{framework}}）{{/framework}}
+{{/queue}}
+{{#instance}}
+- 实例：{{instance}}
+{{/instance}}
+{{#summary}}
+- 摘要：{{summary}}
+{{/summary}}
+{{#description}}
+- 详情：{{description}}
+{{/description}}
+- 开始：{{startsAt}}
+{{#generatorURL}}
+- [查看图表]({{generatorURL}})
+{{/generatorURL}}
+{{#runbookURL}}
+- [处理手册]({{runbookURL}})
+{{/runbookURL}}
+{{/firing}}
+{{/firingCount}}
+{{#resolvedCount}}
+
+**已恢复（{{resolvedCount}}）**
+{{#resolved}}
+
+**{{alertname}}**{{#severity}} [{{severity}}]{{/severity}}
+{{#queue}}
+- 队列：{{queue}}{{#framework}}（{{framework}}）{{/framework}}
+{{/queue}}
+{{#instance}}
+- 实例：{{instance}}
+{{/instance}}
+{{#summary}}
+- 摘要：{{summary}}
+{{/summary}}
+- 开始：{{startsAt}}
+{{#endsAt}}
+- 恢复：{{endsAt}}
+{{/endsAt}}
+{{/resolved}}
+{{/resolvedCount}}
+{{#omitted}}
+
+…另有 {{omitted}} 条告警未显示
+{{/omitted}}
+
+> queuescope · 时区 {{timeZone}}{{#externalURL}} · [Alertmanager]({{externalURL}}){{/externalURL}}
+`;
+
+const defaultCompiled = compileTemplate(DEFAULT_TEMPLATE);
+
+/** What {@link renderMessage} produced. */
+export interface RenderedMessage {
+  /** short title (DingTalk `markdown.title`) */
+  title: string;
+  /** the full text including the mention suffix; never longer than `maxBytes` UTF-8 bytes */
+  text: string;
+  /** alerts in the digest */
+  total: number;
+  /** alerts shown in full */
+  shown: number;
+  /** true when alerts were left out (or the header itself was cut) to fit `maxBytes` */
+  truncated: boolean;
+  hasFiring: boolean;
+  /** set when a custom template failed and the default one was used instead */
+  fallbackReason?: string;
+}
+
+/** Options of {@link renderMessage}. */
+export interface RenderOptions {
+  /** IANA zone for times in the text, e.g. `Asia/Shanghai` */
+  timeZone: string;
+  /** the robot's limit for the text field, in UTF-8 bytes */
+  maxBytes: number;
+  /** appended after the rendered text when the digest has firing alerts (mentions); counted in `maxBytes` */
+  mentionSuffix?: string;
+  /** a compiled custom template; the default when absent */
+  template?: CompiledTemplate;
+}
+
+/**
+ * Renders a digest into at most `maxBytes` UTF-8 bytes. When everything does
+ * not fit, keeps the header and as many whole alerts as fit (firing first),
+ * and the template's `omitted` count says how many more there are (plus
+ * Alertmanager's `truncatedAlerts`). If even the header does not fit, the
+ * text is cut on a character boundary and ends with `…`.
+ * A custom template that throws falls back to the default one and says why
+ * in `fallbackReason`.
+ */
+export function renderMessage(digest: Digest, opts: RenderOptions): RenderedMessage {
+  const firingAlerts = digest.alerts.filter((a) => a.status === 'firing').map((a) => alertView(a, opts.timeZone));
+  const resolvedAlerts = digest.alerts.filter((a) => a.status === 'resolved').map((a) => alertView(a, opts.timeZone));
+  const total = firingAlerts.length + resolvedAlerts.length;
+  const hasFiring = firingAlerts.length > 0;
+  const suffix = hasFiring ? (opts.mentionSuffix ?? '') : '';
+  const budget = opts.maxBytes - utf8Bytes(suffix);
+  const title = digestTitle(digest);
+  const status = hasFiring ? 'firing' : 'resolved';
+
+  const viewFor = (k: number): MessageView => ({
+    status,
+    statusText: hasFiring ? '告警' : '恢复',
+    title,
+    receiver: digest.receiver,
+    externalURL: ellipsizeUtf8(digest.externalURL, FIELD_CAP.url),
+    timeZone: opts.timeZone,
+    groupLabels: digest.groupLabels,
+    commonLabels: digest.commonLabels,
+    firing: firingAlerts.slice(0, k),
+    resolved: resolvedAlerts.slice(0, Math.max(0, k - firingAlerts.length)),
+    firingCount: firingAlerts.length,
+    resolvedCount: resolvedAlerts.length,
+    omitted: total - k + digest.truncatedAlerts,
+    merged: digest.notifications > 1 ? digest.notifications : 0,
+  });
+
+  const fit = (tpl: CompiledTemplate): { text: string; shown: number; cut: boolean } => {
+    const cache = new Map<number, string>();
+    const render = (k: number): string => {
+      let t = cache.get(k);
+      if (t === undefined) {
+        t = tpl.render(viewFor(k) as unknown as Record<string, unknown>);
+        cache.set(k, t);
+      }
+      return t;
+    };
+    const fits = (k: number): boolean => utf8Bytes(render(k)) <= budget;
+    if (fits(total)) return { text: render(total), shown: total, cut: false };
+    if (!fits(0)) return { text: `${cutUtf8(render(0), budget - 3)}…`, shown: 0, cut: true };
+    let lo = 0; // fits
+    let hi = total; // does not fit
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (fits(mid)) lo = mid;
+      else hi = mid;
+    }
+    return { text: render(lo), shown: lo, cut: true };
+  };
+
+  let result: { text: string; shown: number; cut: boolean };
+  let fallbackReason: string | undefined;
+  if (opts.template) {
+    try {
+      result = fit(opts.template);
+      if (result.text.trim() === '') throw new TemplateError('rendered an empty message');
+    } catch (err) {
+      fallbackReason = err instanceof Error ? err.message : String(err);
+      result = fit(defaultCompiled);
+    }
+  } else {
+    result = fit(defaultCompiled);
+  }
+  return {
+    title,
+    text: result.text + suffix,
+    total,
+    shown: result.shown,
+    truncated: result.cut,
+    hasFiring,
+    ...(fallbackReason !== undefined ? { fallbackReason } : {}),
+  };
+}
