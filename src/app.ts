@@ -15,7 +15,7 @@ import { familiesFromRegistry } from './metrics/from-prom-client.js';
 import { createSelfMetrics, type SelfMetrics } from './metrics/registry.js';
 import { monitorPlugin } from './monitor/plugin.js';
 import { probePlugin } from './probe/plugin.js';
-import { relayPlugin } from './relay/plugin.js';
+import { Relay, relayPlugin } from './relay/plugin.js';
 import { Runtime } from './runtime.js';
 
 /** Smallest scrape budget, ms, whatever the Prometheus header says (a 0 s budget helps nobody). */
@@ -77,6 +77,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     bodyLimit: 4 * 1024 * 1024,
   });
 
+  // The relay outlives reloads (queued notifications must not be lost); reload reconfigures its targets.
+  const relay = new Relay({ notify: config.notify, registry: self.registry, log: log.child({ module: 'relay' }) });
   let runtime = new Runtime(config, log);
   runtime.start();
   let reloading: Promise<{ ok: boolean; error?: string }> | undefined;
@@ -93,6 +95,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     }
     const old = runtime;
     runtime = new Runtime(next, log);
+    relay.reconfigure(next.notify);
     runtime.start();
     log.level = next.logLevel;
     await old.close();
@@ -132,7 +135,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     return result.ok ? reply.send({ status: 'success' }) : reply.code(400).send({ status: 'error', error: result.error });
   });
 
-  await app.register(relayPlugin, { notify: config.notify, registry: self.registry });
+  await app.register(relayPlugin, { notify: config.notify, registry: self.registry, relay });
   await app.register(monitorPlugin, { config });
   await app.register(probePlugin, { config });
 

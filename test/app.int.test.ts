@@ -214,7 +214,9 @@ describe('health and reload', () => {
 
   it('applies a valid new config', async () => {
     await redis.client.rpush('extra:queue', 'x', 'y', 'z');
-    writeFileSync(configPath, configYaml(redis.url, maria.url, '  - { name: extra, type: list, key: "extra:queue" }'));
+    expect((await app.inject({ method: 'POST', url: '/alerts/wecom/late', payload: {} })).statusCode).toBe(404);
+    const notify = '\nnotify:\n  wecom:\n    late:\n      url: http://127.0.0.1:9/cgi-bin/webhook/send?key=k\n';
+    writeFileSync(configPath, configYaml(redis.url, maria.url, '  - { name: extra, type: list, key: "extra:queue" }') + notify);
     const res = await app.inject({ method: 'POST', url: '/-/reload' });
     expect(res.statusCode).toBe(200);
     const m = await waitFor('extra queue', async () => {
@@ -222,5 +224,7 @@ describe('health and reload', () => {
       return r.map.get(seriesKey('queue_tasks', { queue: 'extra', framework: 'list', state: 'waiting' })) === 3 ? r : undefined;
     });
     expect(m.map.get('queuescope_config_last_reload_successful')).toBe(1);
+    // The relay knows the new target: an empty body is now a 400 about the payload, not a 404.
+    expect((await app.inject({ method: 'POST', url: '/alerts/wecom/late', payload: {} })).statusCode).toBe(400);
   });
 });
