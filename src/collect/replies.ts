@@ -101,6 +101,20 @@ export function parseTimestampMs(v: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/**
+ * Parses task JSON that should be an object (a task body, a Sidekiq job).
+ * @returns the object, or undefined for invalid JSON or a non-object.
+ */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+}
+
 /** Millisecond part of a stream entry id `ms-seq`. */
 export function streamIdMs(id: string): number | undefined {
   const dash = id.indexOf('-');

@@ -8,6 +8,7 @@
 import type { Collection } from '../collect/collection.js';
 import type { ComponentConfig, Config } from '../config/schema.js';
 import type { RateTracker } from './rates.js';
+import type { MysqlSummary } from '../collect/mysql.js';
 
 /** `running`: heartbeat younger than `staleAfter`; `stopped`: older; `unknown`: key missing or unreadable (or Redis down). */
 export type ComponentStatus = 'running' | 'stopped' | 'unknown';
@@ -82,20 +83,7 @@ export interface QueueView {
 }
 
 /** MySQL load, from the same collection (mysqld_exporter names). `null` fields when unknown. */
-export interface MysqlView {
-  /** `mysql_up`. */
-  up: boolean;
-  /** Threads_connected: client connections now. */
-  threadsConnected: number | null;
-  /** Connections: connection attempts since the server started (a counter). */
-  connections: number | null;
-  /** max_connections. */
-  maxConnections: number | null;
-  /** Slow_queries since the server started (a counter). */
-  slowQueries: number | null;
-  /** Threads_running: threads not sleeping. */
-  threadsRunning: number | null;
-}
+export type MysqlView = MysqlSummary;
 
 /** `GET /api/monitor`. */
 export interface MonitorSnapshot {

@@ -10,7 +10,7 @@
  * body lives in the details hash.
  */
 import type { ListQueueConfig } from '../../config/schema.js';
-import { array, int, numericString, parseTimestampMs, readEach, stringOrNull } from '../replies.js';
+import { array, int, numericString, parseJsonObject, parseTimestampMs, readEach, stringOrNull } from '../replies.js';
 import type { Command, ReadStep, Reply, SampleSink } from '../types.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 import { formatDuration } from '../../config/durations.js';
@@ -27,16 +27,12 @@ const CREATED_FIELDS = ['created_at', 'createdAt', 'enqueued_at', 'enqueuedAt', 
  * @returns unix ms, or undefined when the body has none.
  */
 export function createdAtMs(body: string): number | undefined {
+  // Cheap check first: most list elements are plain ids, not JSON.
   if (!body.startsWith('{')) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const parsed = parseJsonObject(body);
+  if (!parsed) return undefined;
   for (const f of CREATED_FIELDS) {
-    const v = (parsed as Record<string, unknown>)[f];
+    const v = parsed[f];
     if (v !== undefined) return parseTimestampMs(v);
   }
   return undefined;

@@ -18,7 +18,7 @@
  * dead counts: busy jobs live in per-process `<identity>:work` hashes, and
  * those states are reported once, globally.
  */
-import { int, parseTimestampMs, stringOrNull, type ReplyReader } from '../replies.js';
+import { int, parseJsonObject, parseTimestampMs, stringOrNull, type ReplyReader } from '../replies.js';
 import type { Command, ReadStep } from '../types.js';
 import { countInto, counterValue, eachStep } from './framework-reads.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
@@ -58,14 +58,8 @@ export function sidekiqKeys(ns: string) {
  * @returns unix ms, or undefined when the job has neither.
  */
 export function sidekiqEnqueuedAtMs(job: string): number | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(job);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const o = parsed as Record<string, unknown>;
+  const o = parseJsonObject(job);
+  if (!o) return undefined;
   // Seconds (float, Sidekiq < 8) are below 1e11, milliseconds (Sidekiq 8) above.
   return parseTimestampMs(o.enqueued_at ?? o.created_at);
 }
