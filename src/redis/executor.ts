@@ -5,14 +5,21 @@
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { SingleNodeExecutor, type BatchExecutor } from './batch.js';
+import { ClusterExecutor } from './cluster.js';
 import { connectRedis } from './connection.js';
+import { connectSentinel } from './sentinel.js';
 
 /**
- * Creates the executor and starts connecting in the background.
- * @throws Error when the config asks for a mode not built yet.
+ * Creates the executor and starts connecting in the background; never throws
+ * for an unreachable Redis (scrapes report `redis_up 0` until it answers).
+ *
+ * - `redis.cluster`: {@link ClusterExecutor}, one pipeline per master.
+ * - `redis.sentinel`: a {@link SingleNodeExecutor} over the master the
+ *   sentinels name, following failovers (see `sentinel.ts`).
+ * - otherwise `redis.url`.
  */
 export function createExecutor(cfg: RedisConfig, log: Logger): BatchExecutor {
-  if (cfg.sentinel) throw new Error('redis.sentinel is not supported yet');
-  if (cfg.cluster) throw new Error('redis.cluster is not supported yet');
+  if (cfg.cluster) return new ClusterExecutor(cfg, log);
+  if (cfg.sentinel) return new SingleNodeExecutor(connectSentinel(cfg, log));
   return new SingleNodeExecutor(connectRedis(cfg, log));
 }
