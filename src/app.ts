@@ -123,7 +123,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     const collection = await runtime.engine.collect(Date.now() + budget);
     const format = negotiate(req.headers.accept);
     const selfFamilies = await familiesFromRegistry(self.registry);
-    const body = render(collection.families.values(), format, false) + render(selfFamilies, format);
+    const body = collection.exposition(format) + render(selfFamilies, format);
     return reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE).send(body);
   });
 

@@ -3,6 +3,7 @@
  * plus the reasons anything was skipped. Built through {@link CollectionBuilder}
  * (which hands out per-collector {@link SampleSink}s) and then read-only.
  */
+import { render } from './exposition.js';
 import { FAMILIES, type FamilyDef } from './families.js';
 import type { Labels, MetricType, SampleSink } from './types.js';
 
@@ -32,6 +33,17 @@ export class Collection {
     /** Per collector: did it read everything it planned; why not. */
     readonly collectors: ReadonlyMap<string, { success: boolean; durationSeconds: number; failures: string[] }>,
   ) {}
+
+  private readonly renderedAs: { text?: string; openmetrics?: string } = {};
+
+  /**
+   * This collection's exposition in `format`, without OpenMetrics' `# EOF`
+   * (the caller appends more families). Rendered once: every scraper that
+   * shares the collection (in flight or via `cacheFor`) gets the same text.
+   */
+  exposition(format: 'text' | 'openmetrics'): string {
+    return (this.renderedAs[format] ??= render(this.families.values(), format, false));
+  }
 
   /** Samples of `family` whose labels include every pair of `match`. */
   find(family: string, match: Labels = {}): Sample[] {

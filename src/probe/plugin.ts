@@ -18,7 +18,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { scrapeBudgetMs } from '../app.js';
-import { negotiate, OPENMETRICS_CONTENT_TYPE, render, TEXT_CONTENT_TYPE } from '../collect/exposition.js';
+import { negotiate, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../collect/exposition.js';
 import type { Config } from '../config/schema.js';
 import { ProbePool } from './pool.js';
 import { parseTarget, ProbeRequestError, targetAllowed } from './target.js';
@@ -69,7 +69,7 @@ export const probePlugin: FastifyPluginAsync<ProbePluginOptions> = async (app, o
       const deadline = Date.now() + budget;
       const collection = await pool.use(config, moduleName, mod, target, (runtime) => runtime.engine.collect(deadline));
       const format = negotiate(req.headers.accept);
-      return reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE).send(render(collection.families.values(), format));
+      return reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE).send(collection.exposition(format) + (format === 'openmetrics' ? '# EOF\n' : ''));
     } catch (err) {
       if (err instanceof ProbeRequestError) return reply.code(err.statusCode).type('text/plain; charset=utf-8').send(`${err.message}\n`);
       throw err;
