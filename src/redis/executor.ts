@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { SingleNodeExecutor, type BatchExecutor } from './batch.js';
 import { ClusterExecutor } from './cluster.js';
-import { connectRedis } from './connection.js';
 import { connectSentinel } from './sentinel.js';
+import { StandaloneExecutor } from './standalone.js';
 
 /**
  * Creates the executor and starts connecting in the background; never throws
@@ -21,5 +21,6 @@ import { connectSentinel } from './sentinel.js';
 export function createExecutor(cfg: RedisConfig, log: Logger): BatchExecutor {
   if (cfg.cluster) return new ClusterExecutor(cfg, log);
   if (cfg.sentinel) return new SingleNodeExecutor(connectSentinel(cfg, log));
-  return new SingleNodeExecutor(connectRedis(cfg, log));
+  // The hot path: batches as one RESP buffer on a dedicated socket, no per-command objects or timers.
+  return new StandaloneExecutor(cfg, log);
 }

@@ -205,6 +205,12 @@ export class RawRedisConnection {
       return;
     }
     const i = p.got++;
+    if (reply instanceof Error && reply.message.startsWith('NOAUTH')) {
+      // The server wants credentials we do not have: that is Redis being unreachable for us
+      // (redis_up 0), not thousands of per-key failures. ioredis' ready check says the same.
+      this.drop(`redis refused the connection: ${reply.message}`);
+      return;
+    }
     if (reply instanceof Error) p.replies[i] = [reply, null];
     else p.replies[i] = [null, p.hgetall?.has(i) && Array.isArray(reply) ? hashObject(reply) : reply];
     if (p.got === p.replies.length) {
