@@ -26,19 +26,11 @@ import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { ComponentsCollector } from '../src/collect/components.js';
-import { ScrapeEngine } from '../src/collect/engine.js';
 import { render, TEXT_CONTENT_TYPE } from '../src/collect/exposition.js';
-import { LayoutCollector } from '../src/collect/queues/layout.js';
-import { listLayout, type ListQueue } from '../src/collect/queues/list.js';
-import { streamLayout, type StreamQueue } from '../src/collect/queues/stream.js';
-import { zsetLayout, type ZsetQueue } from '../src/collect/queues/zset.js';
-import type { RedisCollector } from '../src/collect/types.js';
 import { configSchema, type Config } from '../src/config/schema.js';
-import { Discovery } from '../src/discovery/discovery.js';
-import { SingleNodeExecutor } from '../src/redis/batch.js';
+import { Runtime } from '../src/runtime.js';
 import { proxyChildMain, startRemoteDelayProxy, type RemoteDelayProxy } from './delay-proxy.js';
 import {
   commandDelta,
@@ -77,55 +69,14 @@ const OPTS = {
 // ---------------------------------------------------------------- engine
 
 /**
- * ioredis options of the sidecar's own connection (mirrors baseOptions in
- * src/redis/connection.ts with the default connect/command timeouts).
+ * The sidecar's own Runtime (src/runtime.ts: executor, collectors, discovery,
+ * engine) for `config` against 127.0.0.1:`port`, without MySQL, so the
+ * in-process figures measure exactly what the sidecar runs.
  */
-function sidecarRedisOptions(): RedisOptions {
-  return {
-    connectTimeout: 2000,
-    commandTimeout: 2000,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    lazyConnect: true,
-    enableReadyCheck: true,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-    connectionName: 'queuescope',
-  };
-}
-
-/** The engine Runtime (src/runtime.ts) builds for `config`, minus MySQL, over `client`. */
-function buildEngine(config: Config, client: Redis, log: Logger): { engine: ScrapeEngine; discovery: Discovery } {
-  const executor = new SingleNodeExecutor(client);
-  const list: ListQueue[] = [];
-  const stream: StreamQueue[] = [];
-  const zset: ZsetQueue[] = [];
-  for (const q of config.queues) {
-    if (q.type === 'list') list.push({ ...q, name: q.name ?? q.key });
-    else if (q.type === 'stream') stream.push({ ...q, name: q.name ?? q.key });
-    else zset.push({ ...q, name: q.name ?? q.key });
-  }
-  const collectors: RedisCollector[] = [];
-  if (list.length > 0) collectors.push(new LayoutCollector(listLayout, () => list));
-  if (stream.length > 0) collectors.push(new LayoutCollector(streamLayout, () => stream));
-  if (zset.length > 0) collectors.push(new LayoutCollector(zsetLayout, () => zset));
-  if (config.components.length > 0) collectors.push(new ComponentsCollector(() => config.components));
-  const discovery = new Discovery({
-    discover: config.discover,
-    declared: config.queues.map((q) => ({ name: q.name ?? q.key, key: q.key })),
-    scrape: config.scrape,
-    executor,
-    log,
-  });
-  const engine = new ScrapeEngine({
-    executor,
-    collectors: () => [...collectors, ...discovery.collectors()],
-    extra: (builder) => discovery.addSamples(builder),
-    prepare: (deadlineMs) => discovery.ready(deadlineMs),
-    cacheForMs: config.scrape.cacheFor,
-    log,
-  });
-  discovery.start();
-  return { engine, discovery };
+function buildRuntime(config: Config, port: number, log: Logger): Runtime {
+  const runtime = new Runtime({ ...config, mysql: undefined, redis: { ...config.redis, url: `redis://127.0.0.1:${port}/0` } }, log);
+  runtime.start();
+  return runtime;
 }
 
 function rawConfig(workload: Workload, redisPort: number): unknown {
@@ -139,13 +90,6 @@ function rawConfig(workload: Workload, redisPort: number): unknown {
   };
 }
 
-async function connectClient(port: number): Promise<Redis> {
-  const client = new Redis(`redis://127.0.0.1:${port}/0`, sidecarRedisOptions());
-  client.on('error', () => {});
-  await client.connect();
-  await waitFor('the sidecar connection to be ready', () => client.status === 'ready', 10_000);
-  return client;
-}
 
 // ---------------------------------------------------------------- sidecar child
 
@@ -180,8 +124,7 @@ async function sidecarMain(): Promise<void> {
       return;
     }
     const redisPort = Number(new URL(config.redis.url).port);
-    const client = await connectClient(redisPort);
-    const { engine } = buildEngine(config, client, log);
+    const { engine } = buildRuntime(config, redisPort, log);
     const server = createServer((rq, rs) => {
       if (rq.url !== '/metrics') {
         rs.writeHead(404).end();
@@ -279,9 +222,9 @@ function perScrape(delta: { total: number; byCommand: Record<string, number> }, 
 /** The in-process engine: collect + render, no HTTP. */
 async function benchEngine(admin: Redis, config: Config, port: number, path: Row['path'], runs: number, proxy?: RemoteDelayProxy): Promise<Row> {
   const log = pino({ level: 'silent' });
-  const client = await connectClient(port);
+  const runtime = buildRuntime(config, port, log);
+  const { engine } = runtime;
   try {
-    const { engine, discovery } = buildEngine(config, client, log);
     for (let i = 0; i < OPTS.warmup; i++) render((await engine.collect(Date.now() + 10_000)).families.values(), 'text');
     const total: number[] = [];
     const collect: number[] = [];
@@ -302,7 +245,6 @@ async function benchEngine(admin: Redis, config: Config, port: number, path: Row
     }
     const turns = (proxy ? await proxy.turns() : 0) - turns0;
     const delta = perScrape(commandDelta(before, await commandStats(admin)), runs);
-    await discovery.close();
     const failures: string[] = [];
     for (const [name, st] of last!.collectors) for (const f of st.failures) if (failures.length < 5) failures.push(`${name}: ${f}`);
     let samples = 0;
@@ -325,7 +267,7 @@ async function benchEngine(admin: Redis, config: Config, port: number, path: Row
       failures,
     };
   } finally {
-    client.disconnect();
+    await runtime.close();
   }
 }
 
