@@ -35,6 +35,7 @@ import { startRedisCluster, type RedisClusterHandle } from '../test/helpers/redi
 import { startRemoteDelayProxy, type RemoteDelayProxy } from './delay-proxy.js';
 import { commandDelta, commandStats, startRedis, track, type BenchRedis } from './redis.js';
 import { loadWorkload, type Workload } from './workload.js';
+import { printTable } from './table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -177,14 +178,10 @@ async function measure(
   };
 }
 
-function printTable(rows: readonly ClusterBenchRow[]): void {
+function printRows(rows: readonly ClusterBenchRow[]): void {
   const head = ['mode', 'path', 'median ms', 'p99 ms', 'commands', 'round trips', 'redis cmds/scrape'];
   const lines = rows.map((r) => [r.mode + (r.nodes > 1 ? ` (${r.nodes} masters)` : ''), r.path, String(r.medianMs), String(r.p99Ms), String(r.commands), String(r.roundtrips), String(r.redisCommands)]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const l of lines) console.log(line(l));
+  printTable(head, lines, 2);
 }
 
 /**
@@ -240,7 +237,7 @@ export async function run(): Promise<Record<string, unknown>> {
       rows.push(await measure('single', '2ms-rtt', engineFor(singleProxCfg, sp, log), [single.client], proxyRuns));
       rows.push(await measure('cluster', '2ms-rtt', engineFor(clusterProxCfg, cp, log), nodeClients, proxyRuns));
     }
-    printTable(rows);
+    printRows(rows);
     return {
       rows,
       workload: { queues: workload.queues.length, keys: keys[0], keysPerMaster: keys.slice(1) },

@@ -25,6 +25,7 @@ import { buildApp } from '../src/app.js';
 import { configSchema } from '../src/config/schema.js';
 import { commandDelta, commandStats, startRedis, type BenchRedis } from './redis.js';
 import { loadWorkload, type Workload } from './workload.js';
+import { printTable } from './table.js';
 
 function envInt(name: string, dflt: number): number {
   const v = Number(process.env[name]);
@@ -160,17 +161,13 @@ async function scenario(name: string, redis: BenchRedis, workload: Workload, cac
   }
 }
 
-function printTable(rows: readonly LoadBenchRow[]): void {
+function printRows(rows: readonly LoadBenchRow[]): void {
   const head = ['scenario', 'cacheFor', 'requests', 'req/s', 'median ms', 'p99 ms', 'collections', 'redis cmds', 'redis cmds/s', 'cmds/request'];
   const lines = rows.map((r) => [
     r.scenario, `${r.cacheForMs}ms`, String(r.requests), String(r.requestsPerSecond), String(r.medianMs), String(r.p99Ms),
     String(r.collections), String(r.redisCommands), String(r.redisCommandsPerSecond), String(r.redisCommandsPerRequest),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const l of lines) console.log(line(l));
+  printTable(head, lines, 1);
 }
 
 /**
@@ -193,7 +190,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const ha = (url: string): GeneratorJob => ({ kind: 'paced', url, clients: 2, intervalMs: 1000, offsetMs: 500, rounds: 6 });
     rows.push(await scenario('ha-pair (2 x 1/s)', redis, workload, 0, ha));
     rows.push(await scenario('ha-pair (2 x 1/s)', redis, workload, 900, ha));
-    printTable(rows);
+    printRows(rows);
     return { rows, options: { closedLoopSeconds: seconds, queues: workload.queues.length } };
   } finally {
     await redis?.stop();

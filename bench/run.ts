@@ -46,6 +46,7 @@ import {
   type BenchRedis,
 } from './redis.js';
 import { loadWorkload, type Workload } from './workload.js';
+import { printTable } from './table.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..'); // dist/bench -> repo root
@@ -455,7 +456,7 @@ function fmt(v: number | undefined, digits = 1): string {
   return v >= 1000 ? v.toFixed(0) : v.toFixed(digits);
 }
 
-function printTable(rows: Row[]): void {
+function printRows(rows: Row[]): void {
   const head = ['target', 'path', 'runs', 'min ms', 'median ms', 'p99 ms', 'cmds/scrape (self | redis)', 'round trips (self | proxy)', 'RSS MiB idle/after/peak', 'body KiB'];
   const lines = rows.map((r) => [
     r.target,
@@ -469,11 +470,7 @@ function printTable(rows: Row[]): void {
     r.rssMiB === undefined ? '-' : `${fmt(r.idleRssMiB, 0)}/${fmt(r.rssMiB, 0)}/${fmt(r.peakRssMiB, 0)}`,
     fmt(r.bodyBytes / 1024),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  console.log(line(head));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const l of lines) console.log(line(l));
+  printTable(head, lines, 2);
 }
 
 // ---------------------------------------------------------------- main
@@ -546,7 +543,7 @@ async function main(): Promise<void> {
     }
 
     console.log('');
-    printTable(rows);
+    printRows(rows);
     for (const r of rows) {
       if (r.collectMs && r.renderMs) {
         console.log(`  ${r.path} engine split: collect median ${fmt(r.collectMs.medianMs)} ms (p99 ${fmt(r.collectMs.p99Ms)}), render median ${fmt(r.renderMs.medianMs)} ms (p99 ${fmt(r.renderMs.p99Ms)}), ${r.samples} samples`);
