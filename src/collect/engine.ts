@@ -56,9 +56,8 @@ interface Pending extends Planned {
 /** Charges a failed batch to every collector that had a step in it (its first reason only). */
 function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], error: string | undefined): void {
   for (const p of steps) {
-    const state = builder.collector(p.collector);
-    state.success = false;
-    if (state.failures.length === 0) state.failures.push(`redis batch failed: ${error ?? 'unknown error'}`);
+    const run = builder.run(p.collector);
+    if (run.success) run.sink.fail(`redis batch failed: ${error ?? 'unknown error'}`);
   }
 }
 
@@ -121,14 +120,13 @@ export class ScrapeEngine {
     const builder = new CollectionBuilder(started);
     const sideDone = Promise.all(
       (this.opts.side ?? []).map(async (side) => {
-        const t0 = performance.now();
-        const sink = builder.sink(side.name);
+        const run = builder.run(side.name);
         try {
-          await side.collect(sink, deadlineMs);
+          await side.collect(run.sink, deadlineMs);
         } catch (err) {
-          sink.fail(`${side.name}: ${(err as Error).message}`);
+          run.sink.fail(`${side.name}: ${(err as Error).message}`);
         }
-        builder.collector(side.name).durationSeconds = (performance.now() - t0) / 1000;
+        run.end();
       }),
     );
     await this.collectRedis(builder, started, deadlineMs);
@@ -144,12 +142,11 @@ export class ScrapeEngine {
   }
 
   private async collectRedis(builder: CollectionBuilder, nowMs: number, deadlineMs: number): Promise<void> {
-    const t0 = performance.now();
     // The collector list is captured once per scrape: every collector planned is the one reported.
-    const collectors = this.opts.collectors();
+    const runs = this.opts.collectors().map((collector) => ({ collector, run: builder.run(collector.name) }));
     const first: Planned[] = [];
-    for (const collector of collectors) {
-      const sink = builder.sink(collector.name);
+    for (const { collector, run } of runs) {
+      const sink = run.sink;
       let steps: readonly ReadStep[];
       try {
         steps = collector.steps();
@@ -212,8 +209,8 @@ export class ScrapeEngine {
         }
       }
     }
-    const elapsed = (performance.now() - t0) / 1000;
-    for (const collector of collectors) builder.collector(collector.name).durationSeconds = elapsed;
+    // The Redis collectors share the batches: each one's time is the whole Redis part's.
+    for (const { run } of runs) run.end();
     builder.add('redis_up', {}, up ? 1 : 0);
     builder.add('queuescope_scrape_redis_commands', {}, commands);
     builder.add('queuescope_scrape_redis_roundtrips', {}, roundtrips);
