@@ -8,7 +8,7 @@
 import type { Collection } from '../collect/collection.js';
 import type { ComponentConfig, Config } from '../config/schema.js';
 import type { RateTracker } from './rates.js';
-import type { MysqlSummary } from '../collect/mysql.js';
+import { mysqlSummary, type MysqlSummary } from '../collect/mysql.js';
 
 /** `running`: heartbeat younger than `staleAfter`; `stopped`: older; `unknown`: key missing or unreadable (or Redis down). */
 export type ComponentStatus = 'running' | 'stopped' | 'unknown';
@@ -238,16 +238,7 @@ function queueIds(collection: Collection): Array<[string, string]> {
 
 function mysqlView(config: Config, collection: Collection): MysqlView | null {
   if (!config.mysql) return null;
-  const up = collection.value('mysql_up') === 1;
-  const v = (family: string): number | null => (up ? (collection.value(family) ?? null) : null);
-  return {
-    up,
-    threadsConnected: v('mysql_global_status_threads_connected'),
-    connections: v('mysql_global_status_connections'),
-    maxConnections: v('mysql_global_variables_max_connections'),
-    slowQueries: v('mysql_global_status_slow_queries'),
-    threadsRunning: v('mysql_global_status_threads_running'),
-  };
+  return mysqlSummary(collection.value('mysql_up') === 1, (family) => collection.value(family));
 }
 
 /**
