@@ -7,32 +7,50 @@
  * interpolation and line numbers for errors live in `load.ts`.
  */
 import { z } from 'zod';
-
-/** Unit multipliers for duration strings, in milliseconds. */
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+import { describeRange, MAX_DURATION_MS, parseDuration, type DurationRange } from './durations.js';
 
 /**
- * Parses a duration string (`500ms`, `30s`, `5m`, `1h`, `1d`) into milliseconds.
- * @returns milliseconds, or `undefined` when the text is not a duration.
+ * A duration string in `range`, parsed to milliseconds. Out of range is an
+ * error naming the range (`must be between 1s and 24h`), so no setting can
+ * turn into a SCAN storm (`0s`) or overflow a timer (`30d`).
  */
-export function parseDuration(text: string): number | undefined {
-  const m = DURATION_RE.exec(text.trim());
-  if (!m) return undefined;
-  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2]!] ?? 0));
-}
-
-/** A duration string, parsed to milliseconds. */
-export const duration = z
-  .string({ error: 'must be a duration string like 500ms, 30s, 5m or 1h' })
-  .transform((text, ctx) => {
+export function durationIn(range: DurationRange) {
+  return z.string({ error: 'must be a duration string like 500ms, 30s, 5m or 1h' }).transform((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: `invalid duration "${text}" (use e.g. 500ms, 30s, 5m, 1h)` });
       return z.NEVER;
     }
+    if (!(ms >= range.minMs && ms <= range.maxMs)) {
+      ctx.addIssue({ code: 'custom', message: `duration "${text}" is out of range: must be ${describeRange(range)}` });
+      return z.NEVER;
+    }
     return ms;
   });
+}
+
+/**
+ * The documented range of every duration setting (README, "Durations").
+ * Timers: at least what keeps a loop from hammering Redis, at most what a
+ * timer can hold; thresholds and windows: at most {@link MAX_DURATION_MS}.
+ */
+export const DURATION_RANGES = {
+  /** `scrape.timeout`: a scrape answers within it; Prometheus' own timeouts live in this range. */
+  scrapeTimeout: { minMs: 100, maxMs: 300_000 },
+  /** `scrape.cacheFor`: 0 = share in-flight collections only. */
+  cacheFor: { minMs: 0, maxMs: 3_600_000 },
+  /** `scrape.discoveryInterval`: SCAN on a monitored Redis at most once a second. */
+  discoveryInterval: { minMs: 1000, maxMs: 86_400_000 },
+  /** `redis.connectTimeout`, `redis.commandTimeout`, `mysql.timeout`, `notify.timeout`. */
+  ioTimeout: { minMs: 10, maxMs: 300_000 },
+  /** `ui.rateWindow`. */
+  rateWindow: { minMs: 1000, maxMs: 86_400_000 },
+  /** `windows[]`, `latencyThreshold`, `staleAfter`: not timers, but never past a timer's limit. */
+  span: { minMs: 1000, maxMs: MAX_DURATION_MS },
+} as const satisfies Record<string, DurationRange>;
+
+/** A duration string in the widest range any setting accepts (0 to {@link MAX_DURATION_MS}), ms. */
+export const duration = durationIn({ minMs: 0, maxMs: MAX_DURATION_MS });
 
 // The regex alone let ports up to 99999 through; 0 stays allowed (an ephemeral port for `listen`).
 const hostPort = z
@@ -87,8 +105,8 @@ export const redisSchema = z
     username: z.string().default(''),
     password: z.string().optional(),
     passwordFile: z.string().optional(),
-    connectTimeout: duration.default(2000),
-    commandTimeout: duration.default(2000),
+    connectTimeout: durationIn(DURATION_RANGES.ioTimeout).default(2000),
+    commandTimeout: durationIn(DURATION_RANGES.ioTimeout).default(2000),
     tls: tlsSchema,
     sentinel: sentinelSchema.optional(),
     cluster: clusterSchema.optional(),
@@ -104,19 +122,19 @@ export const mysqlSchema = z
     url: z.string().regex(/^mysql:\/\//, 'must start with mysql://'),
     password: z.string().optional(),
     passwordFile: z.string().optional(),
-    timeout: duration.default(2000),
+    timeout: durationIn(DURATION_RANGES.ioTimeout).default(2000),
     processlist: z.boolean().default(true),
   })
   .superRefine(secretPair('password'));
 
-const windowsSchema = z.array(duration).min(1).default([60_000, 300_000, 600_000, 3_600_000]);
+const windowsSchema = z.array(durationIn(DURATION_RANGES.span)).min(1).default([60_000, 300_000, 600_000, 3_600_000]);
 
 /** Alert thresholds every queue carries (exported as gauges for the rules). */
 const thresholds = {
   /** waiting tasks; exported as `queue_backlog_threshold` */
   backlogThreshold: z.number().nonnegative().default(1000),
   /** ms; exported as `queue_latency_threshold_seconds` */
-  latencyThreshold: duration.default(300_000),
+  latencyThreshold: durationIn(DURATION_RANGES.span).default(300_000),
 };
 
 /** An optional key name where config.md documents `""` as the default: `""` means unset. */
@@ -206,7 +224,7 @@ export const discoverSchema = z.discriminatedUnion(
 export const componentSchema = z.strictObject({
   name: z.string().min(1),
   heartbeat: z.string().min(1),
-  staleAfter: duration.default(30_000),
+  staleAfter: durationIn(DURATION_RANGES.span).default(30_000),
   total: z.string().min(1).optional(),
   lastDuration: z.string().min(1).optional(),
   durations: z.string().min(1).optional(),
@@ -264,7 +282,7 @@ export const notifySchema = z
     dingtalk: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use A-Z a-z 0-9 _ -'), dingtalkTargetSchema).default({}),
     wecom: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use A-Z a-z 0-9 _ -'), wecomTargetSchema).default({}),
     rateLimit: rateLimit.default({ count: 20, windowMs: 60_000 }),
-    timeout: duration.default(5000),
+    timeout: durationIn(DURATION_RANGES.ioTimeout).default(5000),
     timeZone: z
       .string()
       .refine((tz) => {
@@ -296,15 +314,22 @@ export const authSchema = z
 
 export const scrapeSchema = z
   .strictObject({
-    timeout: duration.default(5000),
-    cacheFor: duration.default(0),
-    discoveryInterval: duration.default(60_000),
+    timeout: durationIn(DURATION_RANGES.scrapeTimeout).default(5000),
+    cacheFor: durationIn(DURATION_RANGES.cacheFor).default(0),
+    discoveryInterval: durationIn(DURATION_RANGES.discoveryInterval).default(60_000),
     scanCount: z.number().int().positive().default(500),
     maxQueues: z.number().int().positive().default(5000),
   })
   .prefault({});
 
+/** A `/probe` allow-list entry: a `host:port` glob (`*` and `?` never cross a dot or a colon). */
+const targetGlob = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:*?]+\]|[^\s:/@]+):[0-9*?]+$/, 'must be a host:port glob like 10.0.0.*:6379 or redis-?.internal:*');
+
 export const moduleSchema = z.strictObject({
+  /** host:port globs this module's probes (and its credentials) may go to; a module with credentials needs one */
+  allowTargets: z.array(targetGlob).default([]),
   queues: z.array(queueSchema).default([]),
   discover: z.array(discoverSchema).default([]),
   components: z.array(componentSchema).default([]),
@@ -327,7 +352,7 @@ export const configSchema = z.strictObject({
   ui: z
     .strictObject({
       grafanaUrl: z.string().default(''),
-      rateWindow: duration.default(60_000),
+      rateWindow: durationIn(DURATION_RANGES.rateWindow).default(60_000),
     })
     .prefault({}),
   auth: authSchema.optional(),
@@ -339,7 +364,8 @@ export const configSchema = z.strictObject({
   discover: z.array(discoverSchema).optional(),
   components: z.array(componentSchema).default([]),
   modules: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'module names use A-Z a-z 0-9 _ -'), moduleSchema).default({}),
-  probe: z.strictObject({ allowTargets: z.array(z.string()).default([]) }).prefault({}),
+  /** `/probe` is refused (403, no connection) until `allowTargets` lists where it may connect */
+  probe: z.strictObject({ allowTargets: z.array(targetGlob).default([]) }).prefault({}),
   notify: notifySchema,
 });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { BUILT_IN_DEFAULTS, loadConfigFile, parseConfigText, resolveConfig } fro
 import type { Config } from '../../src/config/schema.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/valid/', import.meta.url));
+const tlsFixtures = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 
 function parse(text: string, env: NodeJS.ProcessEnv = {}, baseDir = '/etc/queuescope'): Config {
   return parseConfigText(text, { file: 'queuescope.yaml', env, baseDir });
@@ -160,6 +161,7 @@ describe('valid configs', () => {
       ],
       modules: {
         exam: {
+          allowTargets: [],
           queues: [],
           discover: [],
           components: [],
@@ -199,10 +201,18 @@ describe('valid configs', () => {
     writeFileSync(join(base, 'secrets/mysql-password'), 'mysql-pw');
     writeFileSync(join(base, 'secrets/dingtalk-url'), 'https://oapi.dingtalk.com/robot/send?access_token=ding-from-file\n');
     writeFileSync(join(base, 'secrets/dingtalk-secret'), 'SECfromfile\n');
+    // The TLS files must exist and be usable (issue 10 #7); the key sits at an absolute path.
+    mkdirSync(join(base, 'tls'));
+    mkdirSync(join(tmp, 'abs'));
+    copyFileSync(join(tlsFixtures, 'ca.pem'), join(base, 'tls/ca.pem'));
+    copyFileSync(join(tlsFixtures, 'ca.pem'), join(base, 'tls/probe-ca.pem'));
+    copyFileSync(join(tlsFixtures, 'client.pem'), join(base, 'tls/client.pem'));
+    const absKey = join(tmp, 'abs', 'client.key');
+    copyFileSync(join(tlsFixtures, 'client.key'), absKey);
     const text = readFileSync(join(fixtures, 'every-key.yaml'), 'utf8');
     const config = parseConfigText(text, {
       file: 'every-key.yaml',
-      env: { SENTINEL_PASSWORD: 'sentinel-pw', WECOM_KEY: 'wk' },
+      env: { SENTINEL_PASSWORD: 'sentinel-pw', WECOM_KEY: 'wk', TLS_KEY_PATH: absKey },
       baseDir: base,
     });
 
@@ -220,7 +230,7 @@ describe('valid configs', () => {
       tls: {
         ca: join(base, 'tls/ca.pem'),
         cert: join(base, 'tls/client.pem'),
-        key: '/etc/qs/tls/client.key',
+        key: absKey,
         servername: 'redis.local',
         insecureSkipVerify: true,
       },
@@ -259,7 +269,7 @@ describe('valid configs', () => {
       password: 'probe-default-pw',
       tls: { ca: join(base, 'tls/probe-ca.pem'), cert: '', key: '', servername: '', insecureSkipVerify: false },
     });
-    expect(config.probe.allowTargets).toEqual(['10.0.*:6379', 'redis-*.internal:*']);
+    expect(config.probe.allowTargets).toEqual(['10.0.*.*:6379', 'redis-*.internal:*']);
     expect(config.notify).toEqual({
       dingtalk: {
         ops: {
@@ -415,6 +425,7 @@ describe('loadConfigFile', () => {
   test('names the file as given and resolves relative paths against its folder', async () => {
     mkdirSync(join(tmp, 'etc'));
     writeFileSync(join(tmp, 'etc', 'pw'), 'from-etc');
+    copyFileSync(join(tlsFixtures, 'ca.pem'), join(tmp, 'etc', 'ca.pem'));
     const path = join(tmp, 'etc', 'qs.yaml');
     writeFileSync(path, 'redis:\n  passwordFile: pw\n  tls: {ca: ca.pem}\n');
     const config = await loadConfigFile(path, {});
