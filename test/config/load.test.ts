@@ -548,3 +548,31 @@ describe('resolveConfig precedence', () => {
     expect(err.message).toBe('conf/qs.yaml:4: queues[0].windows[1]: invalid duration "5x" (use e.g. 500ms, 30s, 5m, 1h)');
   });
 });
+
+describe('hostile sizes (issue 10 #11)', () => {
+  // On main each unknown key looked its line up by a linear scan, and yaml's
+  // duplicate-key check compared every key with every other: 40,000 keys
+  // took about 45 s. Now both are one lookup per key, and the error lists
+  // the first 100 problems and a count, not 40,000 lines.
+  test('many unknown keys: linear, and the error stays readable', () => {
+    const n = 40_000;
+    const text = `scrape:\n${Array.from({ length: n }, (_, i) => `  k${i}: 1\n`).join('')}`;
+    const err = (() => {
+      try {
+        parse(text);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(err.issues).toHaveLength(101);
+    expect(formatConfigIssue(err.issues[0]!)).toBe('queuescope.yaml:2: scrape.k0: unknown key "k0"');
+    expect(err.issues[100]!.message).toBe(`… and ${n - 100} more problems`);
+  }, 20_000);
+
+  test('a duplicate key deep in a large mapping is still found, at its line', () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `    k${i}: 1\n`).join('');
+    const text = `notify:\n  dingtalk:\n${keys.replace(/^ {4}/gm, '    ').replace(/(k\d+): 1/g, '$1: { url: "https://x/" }')}    k42: { url: "https://y/" }\n`;
+    expect(errorOf(() => parse(text))).toBe(`queuescope.yaml:${5003}: notify.dingtalk.k42: duplicate key "k42"`);
+  });
+});
