@@ -1,7 +1,9 @@
 /**
  * Durations as the config writes them (`500ms`, `30s`, `5m`, `1h`, `1d`):
  * parsing into milliseconds, the ranges a duration may take, and printing
- * them back (window labels, `check-config`, range messages).
+ * them back (window labels, `check-config`, range messages). A leaf module
+ * (no imports), so the framework modules' schema fragments can use it without
+ * reaching `schema.ts`.
  */
 
 /** Unit multipliers for duration strings, in milliseconds. */

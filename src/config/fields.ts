@@ -1,0 +1,75 @@
+/**
+ * zod building blocks shared by `schema.ts` and the framework modules' schema
+ * fragments (`collect/queues/<fw>.ts`): durations, the alert thresholds every
+ * queue carries, and the fields every declared queue has. No import of
+ * `schema.ts`, so the fragments can be composed there without a cycle.
+ */
+import { z } from 'zod';
+import { describeRange, MAX_DURATION_MS, parseDuration, type DurationRange } from './durations.js';
+
+/**
+ * A duration string in `range`, parsed to milliseconds. Out of range is an
+ * error naming the range (`must be between 1s and 24h`), so no setting can
+ * turn into a SCAN storm (`0s`) or overflow a timer (`30d`).
+ */
+export function durationIn(range: DurationRange) {
+  return z.string({ error: 'must be a duration string like 500ms, 30s, 5m or 1h' }).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `invalid duration "${text}" (use e.g. 500ms, 30s, 5m, 1h)` });
+      return z.NEVER;
+    }
+    if (!(ms >= range.minMs && ms <= range.maxMs)) {
+      ctx.addIssue({ code: 'custom', message: `duration "${text}" is out of range: must be ${describeRange(range)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+}
+
+/**
+ * The documented range of every duration setting (README, "Durations").
+ * Timers: at least what keeps a loop from hammering Redis, at most what a
+ * timer can hold; thresholds and windows: at most {@link MAX_DURATION_MS}.
+ */
+export const DURATION_RANGES = {
+  /** `scrape.timeout`: a scrape answers within it; Prometheus' own timeouts live in this range. */
+  scrapeTimeout: { minMs: 100, maxMs: 300_000 },
+  /** `scrape.cacheFor`: 0 = share in-flight collections only. */
+  cacheFor: { minMs: 0, maxMs: 3_600_000 },
+  /** `scrape.discoveryInterval`: SCAN on a monitored Redis at most once a second. */
+  discoveryInterval: { minMs: 1000, maxMs: 86_400_000 },
+  /** `redis.connectTimeout`, `redis.commandTimeout`, `mysql.timeout`, `notify.timeout`. */
+  ioTimeout: { minMs: 10, maxMs: 300_000 },
+  /** `ui.rateWindow`. */
+  rateWindow: { minMs: 1000, maxMs: 86_400_000 },
+  /** `windows[]`, `latencyThreshold`, `staleAfter`: not timers, but never past a timer's limit. */
+  span: { minMs: 1000, maxMs: MAX_DURATION_MS },
+} as const satisfies Record<string, DurationRange>;
+
+/** A duration string in the widest range any setting accepts (0 to {@link MAX_DURATION_MS}), ms. */
+export const duration = durationIn({ minMs: 0, maxMs: MAX_DURATION_MS });
+
+/** Sliding windows of `queue_window_tasks`, ms. */
+export const windowsSchema = z.array(durationIn(DURATION_RANGES.span)).min(1).default([60_000, 300_000, 600_000, 3_600_000]);
+
+/** Alert thresholds every queue carries (exported as gauges for the rules). */
+export const thresholds = {
+  /** waiting tasks; exported as `queue_backlog_threshold` */
+  backlogThreshold: z.number().nonnegative().default(1000),
+  /** ms; exported as `queue_latency_threshold_seconds` */
+  latencyThreshold: durationIn(DURATION_RANGES.span).default(300_000),
+};
+
+/** An optional key name where config.md documents `""` as the default: `""` means unset. */
+export const emptyMeansUnset = z
+  .string()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+/** Fields of every `queues:` entry. */
+export const queueCommon = {
+  name: z.string().min(1).optional(),
+  key: z.string().min(1),
+  ...thresholds,
+};
