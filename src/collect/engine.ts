@@ -61,6 +61,31 @@ function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], erro
   }
 }
 
+/** The liveness probe that heads every first batch. */
+const PING: Command = ['PING'];
+
+/**
+ * Error replies that mean the server is not serving data at all, whatever
+ * was asked (Redis' own texts: `LOADING Redis is loading the dataset in
+ * memory`, `BUSY Redis is busy running a script`, `MASTERDOWN Link with
+ * MASTER is down and replica-serve-stale-data is set to 'no'`, `NOAUTH
+ * Authentication required`, `ERR max number of clients reached`).
+ */
+const NOT_SERVING = /^(LOADING|BUSY|MASTERDOWN|NOAUTH|WRONGPASS|NOPERM|CLUSTERDOWN|TRYAGAIN)\b|max number of clients/;
+
+/**
+ * Why the PING reply says Redis is not serving (for `redis_up 0`), or
+ * undefined when it answered. Any error reply to PING counts: PING needs
+ * no key and no permission beyond connecting.
+ */
+export function notServing(reply: Reply | undefined): string | undefined {
+  if (!reply) return 'redis sent no reply to PING';
+  const [err, value] = reply;
+  if (err) return NOT_SERVING.test(err.message) ? `redis is not serving: ${err.message}` : `redis answered PING with an error: ${err.message}`;
+  if (value !== 'PONG') return 'redis answered PING with something other than PONG';
+  return undefined;
+}
+
 /** Upper bound on distinct failure reasons logged per collector before going quiet. */
 const MAX_LOGGED_REASONS = 1000;
 
@@ -69,6 +94,8 @@ export class ScrapeEngine {
   private last: Collection | undefined;
   private lastFinishedAt = 0;
   private readonly loggedReasons = new Set<string>();
+  /** Why Redis was last reported down (logged once per distinct reason), or undefined while up. */
+  private downReason: string | undefined;
   private readonly now: () => number;
   /** Number of collections actually run (tests and the load benchmark read it). */
   collections = 0;
@@ -167,9 +194,11 @@ export class ScrapeEngine {
       if (p.step.commands.length > 0) sent.push(p);
       else this.readFirst(p, [], nowMs, pending);
     }
-    // Two batches at most: the first, and the follow-ups its replies asked for.
-    if (sent.length > 0) {
-      const routed: RoutedCommand[] = [];
+    // Two batches at most: the first, and the follow-ups its replies asked for. The first
+    // always starts with a PING, so every scrape proves Redis answers (a scrape with nothing
+    // to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
+    {
+      const routed: RoutedCommand[] = [{ command: PING, routingKey: undefined }];
       for (const p of sent) {
         for (const planned of p.step.commands) {
           const command = resolveCommand(planned, nowMs);
@@ -179,11 +208,14 @@ export class ScrapeEngine {
       const result = await this.opts.executor.exec(routed, deadlineMs);
       commands += routed.length;
       roundtrips += result.roundtrips;
-      if (!result.ok) {
+      const unavailable = result.ok ? notServing(result.replies[0]) : (result.error ?? 'unknown error');
+      if (unavailable !== undefined) {
         up = false;
-        batchFailed(builder, sent, result.error);
+        this.noteDown(unavailable);
+        batchFailed(builder, sent, unavailable);
       } else {
-        let offset = 0;
+        this.noteUp();
+        let offset = 1;
         for (const p of sent) {
           const n = p.step.commands.length;
           this.readFirst(p, result.replies.slice(offset, offset + n), nowMs, pending);
@@ -240,11 +272,25 @@ export class ScrapeEngine {
     p.sink.fail((err as Error).message);
   }
 
+  /** Logs the reason Redis is down once per distinct (stable) reason, not once per scrape. */
+  private noteDown(reason: string): void {
+    const stable = stableReason(reason);
+    if (this.downReason === stable) return;
+    this.downReason = stable;
+    this.opts.log.warn({ reason }, 'redis is unreachable: redis_up 0');
+  }
+
+  private noteUp(): void {
+    if (this.downReason === undefined) return;
+    this.downReason = undefined;
+    this.opts.log.info('redis answers again: redis_up 1');
+  }
+
   /** Logs each distinct failure reason once (a broken key would otherwise log on every scrape). */
   private logFailures(collection: Collection): void {
     for (const [collector, state] of collection.collectors) {
       for (const reason of state.failures) {
-        const key = `${collector}\u0000${reason}`;
+        const key = `${collector}\u0000${stableReason(reason)}`;
         if (this.loggedReasons.has(key)) continue;
         if (this.loggedReasons.size >= MAX_LOGGED_REASONS) this.loggedReasons.clear();
         this.loggedReasons.add(key);
@@ -254,3 +300,13 @@ export class ScrapeEngine {
   }
 }
 
+
+/**
+ * A failure reason with what changes from scrape to scrape taken out, for
+ * log-once keys: numbers of 6 digits or more (the scrape clock in `ZCOUNT key
+ * 0 1767225600`, a timestamp in a message, a byte count) become `#`. The
+ * reason logged is the first one seen, unchanged.
+ */
+export function stableReason(reason: string): string {
+  return reason.replace(/\d{6,}(\.\d+)?/g, '#');
+}

@@ -192,6 +192,11 @@ export class RawRedisConnection {
       const what = hs.names[hs.got++]!;
       if (hs.got === hs.names.length) this.handshake = undefined;
       if (reply instanceof Error) {
+        // Redis answers a connection past maxclients with this error and closes: say so, whichever handshake reply it lands on.
+        if (/max number of clients/i.test(reply.message)) {
+          this.drop(`redis refused the connection: ${reply.message}`);
+          return;
+        }
         if (what === 'AUTH' && NO_PASSWORD_SET.test(reply.message)) return;
         if (what === 'CLIENT SETNAME') return; // cosmetic; a renamed CLIENT command must not stop scrapes
         // Redis' messages (WRONGPASS, ERR DB index…) never echo the password.
