@@ -50,6 +50,32 @@ export const DURATION_RANGES = {
 /** A duration string in the widest range any setting accepts (0 to {@link MAX_DURATION_MS}), ms. */
 export const duration = durationIn({ minMs: 0, maxMs: MAX_DURATION_MS });
 
+const SIZE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3 };
+
+/**
+ * A size in bytes: a whole number, or a string like `512KiB`, `16MiB`, `1GiB`
+ * (also `KB`/`MB`/`GB`, powers of 1000), within `[min, max]` bytes.
+ */
+export function byteSize(min: number, max: number) {
+  return z.union([z.number(), z.string()], { error: 'must be a size like 16MiB or a number of bytes' }).transform((v, ctx) => {
+    let bytes: number | undefined;
+    if (typeof v === 'number') bytes = Number.isInteger(v) ? v : undefined;
+    else {
+      const m = /^(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/.exec(v.trim());
+      if (m) bytes = Number(m[1]) * (SIZE_UNITS[m[2] ?? ''] ?? NaN);
+    }
+    if (bytes === undefined || !Number.isSafeInteger(bytes)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a size like 16MiB, 512KiB or a whole number of bytes' });
+      return z.NEVER;
+    }
+    if (bytes < min || bytes > max) {
+      ctx.addIssue({ code: 'custom', message: `size out of range: must be between ${min} and ${max} bytes` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+
 /** Sliding windows of `queue_window_tasks`, ms. */
 export const windowsSchema = z.array(durationIn(DURATION_RANGES.span)).min(1).default([60_000, 300_000, 600_000, 3_600_000]);
 

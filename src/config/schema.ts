@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { declareSchemas, discoverSchemas, FRAMEWORKS, type DeclaredConfig, type DiscoverConfig } from '../collect/queues/registry.js';
-import { DURATION_RANGES, durationIn } from './fields.js';
+import { byteSize, DURATION_RANGES, durationIn } from './fields.js';
 
 export { parseDuration } from './durations.js';
 export { duration, durationIn, DURATION_RANGES } from './fields.js';
@@ -69,6 +69,12 @@ export const redisSchema = z
     connectTimeout: durationIn(DURATION_RANGES.ioTimeout).default(2000),
     commandTimeout: durationIn(DURATION_RANGES.ioTimeout).default(2000),
     tls: tlsSchema,
+    /** largest bulk string one reply may carry (bytes); a bigger one fails that command, never allocated */
+    maxBulkBytes: byteSize(1024, 512 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** largest reply (bytes on the wire, nested arrays included) */
+    maxReplyBytes: byteSize(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    /** most array elements in one reply, all levels together */
+    maxReplyElements: z.number().int().min(1000).max(100_000_000).default(1_000_000),
     sentinel: sentinelSchema.optional(),
     cluster: clusterSchema.optional(),
   })

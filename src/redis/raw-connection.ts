@@ -11,7 +11,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import type { Command, Reply } from './command.js';
 import type { BatchResult } from './batch.js';
-import { encodeCommands, RespParser, type RespValue } from './resp.js';
+import { encodeCommands, RespParser, type RespLimits, type RespValue } from './resp.js';
 
 /** Where and how {@link RawRedisConnection} connects. */
 export interface RawConnectionOptions {
@@ -29,6 +29,8 @@ export interface RawConnectionOptions {
   readonly connectTimeoutMs: number;
   /** `CLIENT SETNAME` value; defaults to `queuescope`. */
   readonly name?: string;
+  /** Caps on reply sizes (`redis.maxBulkBytes`, …); default {@link DEFAULT_RESP_LIMITS}. */
+  readonly limits?: Partial<RespLimits>;
 }
 
 /** A batch waiting for its replies. */
@@ -91,7 +93,7 @@ export class RawRedisConnection {
   private closed = false;
 
   constructor(private readonly opts: RawConnectionOptions) {
-    this.parser = new RespParser((reply) => this.onReply(reply));
+    this.parser = new RespParser((reply) => this.onReply(reply), opts.limits);
   }
 
   /** True while a socket is open or opening. */
