@@ -10,17 +10,18 @@
  * ending in CRLF. RESP3 is not handled: queuescope never sends `HELLO 3`.
  */
 import { isUtf8 } from 'node:buffer';
+import { decodeBytes, encodeString, hasEscapedBytes } from './bytes.js';
 import type { Command } from './command.js';
 
 /**
- * One decoded RESP2 reply. Bulk and simple strings are UTF-8 strings (a bulk
- * string that is not valid UTF-8 comes as a Buffer, so a binary key name
- * survives byte for byte), integers JS numbers (precision is lost above
+ * One decoded RESP2 reply. Bulk and simple strings are UTF-8 strings; a byte
+ * of a bulk string outside valid UTF-8 is kept as a lone surrogate
+ * (`redis/bytes.ts`), so a binary key name survives byte for byte. Integers JS numbers (precision is lost above
  * 2^53, as with ioredis), nil `null`, an error reply a {@link RespReplyError},
  * arrays nested arrays (what ioredis returns from a pipeline, before its
  * per-command reply transformers).
  */
-export type RespValue = string | Buffer | number | null | RespReplyError | RespValue[];
+export type RespValue = string | number | null | RespReplyError | RespValue[];
 
 /**
  * Bounds on what one reply may make the parser hold (config `redis.maxBulkBytes`,
@@ -95,7 +96,8 @@ let lengths = new Int32Array(1024);
 /**
  * Encodes commands as RESP2 arrays of bulk strings, the whole batch in one
  * Buffer (lengths are computed first, then everything is written in place).
- * Numbers are sent as their decimal strings (`String(n)`), strings as UTF-8.
+ * Numbers are sent as their decimal strings (`String(n)`), strings as UTF-8
+ * with escaped key bytes (`redis/bytes.ts`) sent as the bytes they stand for.
  * @throws TypeError for a non-finite number argument (NaN, Infinity).
  */
 export function encodeCommands(commands: readonly Command[]): Buffer {
@@ -105,11 +107,18 @@ export function encodeCommands(commands: readonly Command[]): Buffer {
   const lens = lengths;
   let total = 0;
   let k = 0;
+  // Arguments holding escaped key bytes (rare), by argument index: their exact bytes.
+  let raw: Map<number, Buffer> | undefined;
   for (const c of commands) {
     total += 3 + digits(c.length); // *n\r\n
     for (let i = 0; i < c.length; i++) {
       const s = argText(c[i]!);
-      const len = Buffer.byteLength(s, 'utf8');
+      let len = Buffer.byteLength(s, 'utf8');
+      if (len !== s.length && hasEscapedBytes(s)) {
+        const bytes = encodeString(s);
+        (raw ??= new Map()).set(k, bytes);
+        len = bytes.length;
+      }
       lens[k++] = len;
       total += 5 + digits(len) + len; // $len\r\n…\r\n
     }
@@ -124,12 +133,15 @@ export function encodeCommands(commands: readonly Command[]): Buffer {
     buf[off++] = LF;
     for (let i = 0; i < c.length; i++) {
       const s = argText(c[i]!);
+      const bytes = raw?.get(k);
       const len = lens[k++]!;
       buf[off++] = 36; // $
       off = writeUint(buf, off, len);
       buf[off++] = CR;
       buf[off++] = LF;
-      if (len === s.length && len <= 64) {
+      if (bytes) {
+        off += bytes.copy(buf, off);
+      } else if (len === s.length && len <= 64) {
         // ASCII (byte length = char count): a plain copy beats buf.write's call overhead for short keys.
         for (let j = 0; j < len; j++) buf[off + j] = s.charCodeAt(j);
         off += len;
@@ -159,11 +171,11 @@ interface Skip {
 const EMPTY = Buffer.alloc(0);
 const REPLACEMENT = '\uFFFD';
 
-/** A bulk string's bytes as a string, or as the bytes themselves when they are not valid UTF-8. */
-function bulkValue(buf: Buffer, start: number, end: number): string | Buffer {
+/** A bulk string's bytes as a string; bytes outside valid UTF-8 are escaped, not replaced (`redis/bytes.ts`). */
+function bulkValue(buf: Buffer, start: number, end: number): string {
   const text = buf.toString('utf8', start, end);
   // Decoding replaces invalid sequences with U+FFFD; only then is the (rarer) exact check needed.
-  if (text.includes(REPLACEMENT) && !isUtf8(buf.subarray(start, end))) return Buffer.from(buf.subarray(start, end));
+  if (text.includes(REPLACEMENT) && !isUtf8(buf.subarray(start, end))) return decodeBytes(buf, start, end);
   return text;
 }
 

@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
+import { decodeBytes } from '../../src/redis/bytes.js';
 import { RespParser, RespProtocolError, RespReplyError, type RespLimits, type RespValue } from '../../src/redis/resp.js';
 import { fuzzParams, fuzzTimeoutMs } from '../helpers/fuzz.js';
 
@@ -28,7 +29,7 @@ function encode(m: Model): Buffer {
   }
 }
 
-/** What the parser must yield for `m`: strings for UTF-8 bulk, the bytes otherwise. */
+/** What the parser must yield for `m`: bulk strings as text, bytes outside UTF-8 escaped (redis/bytes.ts). */
 function expected(m: Model): unknown {
   switch (m.t) {
     case 'simple':
@@ -39,7 +40,7 @@ function expected(m: Model): unknown {
       return m.n;
     case 'bulk':
       if (m.b === null) return null;
-      return Buffer.from(m.b.toString('utf8')).equals(m.b) ? m.b.toString('utf8') : { bytes: m.b.toString('hex') };
+      return decodeBytes(m.b);
     case 'array':
       return m.items === null ? null : m.items.map(expected);
   }
@@ -47,7 +48,6 @@ function expected(m: Model): unknown {
 
 function normalise(v: RespValue): unknown {
   if (v instanceof RespReplyError) return { error: v.message };
-  if (Buffer.isBuffer(v)) return { bytes: v.toString('hex') };
   if (Array.isArray(v)) return v.map(normalise);
   return v;
 }
