@@ -153,7 +153,10 @@ export function counterValue(reply: Reply | undefined, what: string): number {
   if (v === null || v === undefined) return 0;
   const text = typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : undefined;
   if (text === undefined) throw new ReplyError(`${what}: expected a counter`);
-  if (!COUNTER_TEXT.test(text)) throw new ReplyError(`${what}: value ${JSON.stringify(truncate(text))} is not a non-negative decimal counter`);
+  if (!COUNTER_TEXT.test(text)) {
+    const why = text === '' || Number.isNaN(Number(text)) ? 'is not a number' : 'is not a non-negative decimal counter';
+    throw new ReplyError(`${what}: value ${JSON.stringify(truncate(text))} ${why}`);
+  }
   const n = Number(text);
   if (!Number.isFinite(n)) throw new ReplyError(`${what}: value ${JSON.stringify(truncate(text))} is too large for a counter`);
   return n;
