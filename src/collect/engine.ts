@@ -134,6 +134,17 @@ export class ScrapeEngine {
     return run;
   }
 
+  /**
+   * Resolves when no collection is in flight (never rejects): the runtime
+   * waits for it before closing connections a scrape still uses.
+   */
+  async drain(): Promise<void> {
+    while (this.inFlight) await this.inFlight.then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
   private async run(deadlineMs: number): Promise<Collection> {
     this.collections++;
     const started = this.now();
