@@ -7,15 +7,21 @@
  */
 import type { Logger } from 'pino';
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
+import { Outage, SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
+import type { CollectorRun } from './execute.js';
 import { ReplyError, resolveCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
 export interface SideCollector {
   readonly name: string;
-  /** Adds samples; must resolve by `deadlineMs` (absolute unix ms) and never reject. */
-  collect(sink: SampleSink, deadlineMs: number): Promise<void>;
+  /**
+   * Adds samples; must resolve by `deadlineMs` (absolute unix ms) and never reject.
+   * @param sink this collector's run
+   * @param scraper a run of its own (success, duration) for a part of the source, by `collector` name
+   */
+  collect(sink: SampleSink, deadlineMs: number, scraper: (name: string) => CollectorRun): Promise<void>;
 }
 
 /** Static samples added to every collection (discovery state, thresholds…). */
@@ -61,6 +67,7 @@ function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], erro
   }
 }
 
+
 /** The liveness probe that heads every first batch. */
 const PING: Command = ['PING'];
 
@@ -86,16 +93,13 @@ export function notServing(reply: Reply | undefined): string | undefined {
   return undefined;
 }
 
-/** Upper bound on distinct failure reasons logged per collector before going quiet. */
-const MAX_LOGGED_REASONS = 1000;
-
 export class ScrapeEngine {
   private inFlight: Promise<Collection> | undefined;
   private last: Collection | undefined;
   private lastFinishedAt = 0;
-  private readonly loggedReasons = new Set<string>();
-  /** Why Redis was last reported down (logged once per distinct reason), or undefined while up. */
-  private downReason: string | undefined;
+  private readonly loggedReasons = new SeenOnce();
+  /** Why Redis is reported down (logged when it starts or changes, and on recovery). */
+  private readonly redisDown = new Outage();
   private readonly now: () => number;
   /** Number of collections actually run (tests and the load benchmark read it). */
   collections = 0;
@@ -160,7 +164,7 @@ export class ScrapeEngine {
       (this.opts.side ?? []).map(async (side) => {
         const run = builder.run(side.name);
         try {
-          await side.collect(run.sink, deadlineMs);
+          await side.collect(run.sink, deadlineMs, (name) => builder.run(name));
         } catch (err) {
           run.sink.fail(`${side.name}: ${(err as Error).message}`);
         }
@@ -194,9 +198,6 @@ export class ScrapeEngine {
       }
       for (const step of steps) first.push({ collector: collector.name, sink, step });
     }
-    let commands = 0;
-    let roundtrips = 0;
-    let up = true;
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
     const pending: Pending[] = [];
@@ -205,58 +206,62 @@ export class ScrapeEngine {
       if (p.step.commands.length > 0) sent.push(p);
       else this.readFirst(p, [], nowMs, pending);
     }
-    // Two batches at most: the first, and the follow-ups its replies asked for. The first
-    // always starts with a PING, so every scrape proves Redis answers (a scrape with nothing
-    // to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
-    {
-      const routed: RoutedCommand[] = [{ command: PING, routingKey: undefined }];
-      for (const p of sent) {
-        for (const planned of p.step.commands) {
-          const command = resolveCommand(planned, nowMs);
-          routed.push({ command, routingKey: keyOf(command) });
-        }
-      }
-      const result = await this.opts.executor.exec(routed, deadlineMs);
-      commands += routed.length;
-      roundtrips += result.roundtrips;
-      const unavailable = result.ok ? notServing(result.replies[0]) : (result.error ?? 'unknown error');
-      if (unavailable !== undefined) {
-        up = false;
-        this.noteDown(unavailable);
-        batchFailed(builder, sent, unavailable);
-      } else {
-        this.noteUp();
-        let offset = 1;
-        for (const p of sent) {
-          const n = p.step.commands.length;
-          this.readFirst(p, result.replies.slice(offset, offset + n), nowMs, pending);
-          offset += n;
-        }
-      }
-    }
-    if (up && pending.length > 0) {
-      const routed: RoutedCommand[] = [];
-      for (const p of pending) for (const command of p.commands) routed.push({ command, routingKey: keyOf(command) });
-      const result = await this.opts.executor.exec(routed, deadlineMs);
-      commands += routed.length;
-      roundtrips += result.roundtrips;
-      if (!result.ok) {
-        up = false;
-        batchFailed(builder, pending, result.error);
-      } else {
-        let offset = 0;
-        for (const p of pending) {
-          const n = p.commands.length;
-          this.readFollowUp(p, result.replies.slice(offset, offset + n), nowMs);
-          offset += n;
-        }
-      }
-    }
+    // Two batches at most: the first, and the follow-ups its replies asked for.
+    const tally = { commands: 0, roundtrips: 0 };
+    // The first always starts with a PING, so every scrape proves Redis answers (a scrape with
+    // nothing to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
+    let up = await this.batch(
+      builder,
+      sent,
+      (p) => p.step.commands.map((c) => resolveCommand(c, nowMs)),
+      deadlineMs,
+      tally,
+      (p, replies) => this.readFirst(p, replies, nowMs, pending),
+      true,
+    );
+    if (up) up = await this.batch(builder, pending, (p) => p.commands, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs));
     // The Redis collectors share the batches: each one's time is the whole Redis part's.
     for (const { run } of runs) run.end();
     builder.add('redis_up', {}, up ? 1 : 0);
-    builder.add('queuescope_scrape_redis_commands', {}, commands);
-    builder.add('queuescope_scrape_redis_roundtrips', {}, roundtrips);
+    builder.add('queuescope_scrape_redis_commands', {}, tally.commands);
+    builder.add('queuescope_scrape_redis_roundtrips', {}, tally.roundtrips);
+  }
+
+  /**
+   * Sends the commands of `items` as one batch and hands each item its
+   * replies; a batch that fails as a whole is charged to every item's collector.
+   * @returns false when the batch failed (Redis is down for this scrape)
+   */
+  private async batch<P extends Planned>(
+    builder: CollectionBuilder,
+    items: readonly P[],
+    commandsOf: (item: P) => readonly Command[],
+    deadlineMs: number,
+    tally: { commands: number; roundtrips: number },
+    read: (item: P, replies: readonly Reply[]) => void,
+    ping = false,
+  ): Promise<boolean> {
+    if (items.length === 0 && !ping) return true;
+    const perItem = items.map(commandsOf);
+    const routed: RoutedCommand[] = ping ? [{ command: PING, routingKey: undefined }] : [];
+    for (const commands of perItem) for (const command of commands) routed.push({ command, routingKey: keyOf(command) });
+    const result = await this.opts.executor.exec(routed, deadlineMs);
+    tally.commands += routed.length;
+    tally.roundtrips += result.roundtrips;
+    const failure = !result.ok ? (result.error ?? 'unknown error') : ping ? notServing(result.replies[0]) : undefined;
+    if (failure !== undefined) {
+      if (ping && this.redisDown.fail(failure)) this.opts.log.warn({ reason: failure }, 'redis is unreachable: redis_up 0');
+      batchFailed(builder, items, failure);
+      return false;
+    }
+    if (ping && this.redisDown.recover()) this.opts.log.info('redis answers again: redis_up 1');
+    let offset = ping ? 1 : 0;
+    items.forEach((item, i) => {
+      const n = perItem[i]!.length;
+      read(item, result.replies.slice(offset, offset + n));
+      offset += n;
+    });
+    return true;
   }
 
   /** Reads a first-batch step; a carry with a follow-up joins `pending`. */
@@ -283,41 +288,14 @@ export class ScrapeEngine {
     p.sink.fail((err as Error).message);
   }
 
-  /** Logs the reason Redis is down once per distinct (stable) reason, not once per scrape. */
-  private noteDown(reason: string): void {
-    const stable = stableReason(reason);
-    if (this.downReason === stable) return;
-    this.downReason = stable;
-    this.opts.log.warn({ reason }, 'redis is unreachable: redis_up 0');
-  }
-
-  private noteUp(): void {
-    if (this.downReason === undefined) return;
-    this.downReason = undefined;
-    this.opts.log.info('redis answers again: redis_up 1');
-  }
-
   /** Logs each distinct failure reason once (a broken key would otherwise log on every scrape). */
   private logFailures(collection: Collection): void {
     for (const [collector, state] of collection.collectors) {
       for (const reason of state.failures) {
-        const key = `${collector}\u0000${stableReason(reason)}`;
-        if (this.loggedReasons.has(key)) continue;
-        if (this.loggedReasons.size >= MAX_LOGGED_REASONS) this.loggedReasons.clear();
-        this.loggedReasons.add(key);
+        if (!this.loggedReasons.first(`${collector}\u0000${reason}`)) continue;
         this.opts.log.warn({ collector, reason }, 'skipped a value during collection');
       }
     }
   }
 }
 
-
-/**
- * A failure reason with what changes from scrape to scrape taken out, for
- * log-once keys: numbers of 6 digits or more (the scrape clock in `ZCOUNT key
- * 0 1767225600`, a timestamp in a message, a byte count) become `#`. The
- * reason logged is the first one seen, unchanged.
- */
-export function stableReason(reason: string): string {
-  return reason.replace(/\d{6,}(\.\d+)?/g, '#');
-}

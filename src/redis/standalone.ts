@@ -1,17 +1,16 @@
 /**
- * Executor for a standalone Redis (`redis.url`): scrape batches go over a
- * {@link RawRedisConnection} (one RESP2 write, one streaming parse, one timer
- * per batch); SCAN paging for discovery goes over a second one, so a long
- * discovery never queues scrape batches behind it. Both have the same
- * deadlines (`redis.commandTimeout` per SCAN page) and reply caps: nothing
- * Redis sends is read without a bound (issue 10 #4).
+ * Executor for a standalone Redis (`redis.url`): scrape batches and
+ * discovery's SCAN pages go over one {@link RawRedisConnection} (one RESP2
+ * write, one streaming parse, one timer per batch), so one connection, with
+ * one rule for a failed batch, is held to the monitored Redis.
  */
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
+import { Outage } from '../log-once.js';
 import { assertReadOnly, type BatchExecutor, type BatchResult, type RoutedCommand, type ScanOptions } from './batch.js';
-import { tlsOptions } from './connection.js';
 import type { Command } from './command.js';
+import { tlsOptions } from './connection.js';
 import { parseRedisUrl, RawRedisConnection, type RawConnectionOptions } from './raw-connection.js';
 
 /** {@link RawConnectionOptions} for `cfg` (`redis.username`/`password` override the URL's). */
@@ -34,22 +33,18 @@ export function rawOptions(cfg: RedisConfig): RawConnectionOptions {
 }
 
 /**
- * Standalone executor: {@link exec} and {@link scanKeys} over raw RESP2
- * sockets (one each). Failed batches are logged once per distinct error (URL
- * redacted).
+ * Standalone executor over one raw RESP2 socket. Failed batches are logged
+ * once per distinct error (URL redacted), and once more when batches succeed
+ * again, like the ioredis connections' state changes.
  */
 export class StandaloneExecutor implements BatchExecutor {
   private readonly raw: RawRedisConnection;
-  /** The discovery connection: SCAN pages, each with its own deadline. */
-  private readonly scan: RawRedisConnection;
   private readonly name: string;
-  private lastError = '';
+  private readonly outage = new Outage();
 
   /** @throws Error when `cfg.url` cannot be parsed (the message has no credentials). */
   constructor(private readonly cfg: RedisConfig, private readonly log: Logger) {
-    const opts = rawOptions(cfg);
-    this.raw = new RawRedisConnection(opts);
-    this.scan = new RawRedisConnection(opts);
+    this.raw = new RawRedisConnection(rawOptions(cfg));
     this.name = redactUrl(cfg.url);
   }
 
@@ -62,41 +57,35 @@ export class StandaloneExecutor implements BatchExecutor {
       plain[i] = c;
     }
     const result = await this.raw.exec(plain, deadlineMs);
-    if (!result.ok && result.error !== this.lastError) {
-      this.lastError = result.error ?? '';
-      this.log.warn({ redis: this.name, err: result.error }, 'redis scrape batch failed');
-    } else if (result.ok && this.lastError !== '' && commands.length > 0) {
+    if (!result.ok) {
+      if (this.outage.fail(result.error ?? '')) this.log.warn({ redis: this.name, err: result.error }, 'redis scrape batch failed');
+    } else if (commands.length > 0 && this.outage.recover()) {
       this.log.info({ redis: this.name }, 'redis scrape batches succeed again');
-      this.lastError = '';
     }
     return result;
   }
 
   /**
-   * SCANs the server to the end, one page per round trip, each page bounded
-   * by `redis.connectTimeout + redis.commandTimeout` (a silent or stopped
-   * server fails the pass instead of hanging it) and by the reply caps.
-   * @throws Error with the reason when a page fails (unreachable, deadline, error reply).
+   * SCANs the server to the end, one page per batch on the same connection;
+   * each page may take `redis.connectTimeout` (to connect) plus
+   * `redis.commandTimeout`.
+   * @throws Error with the connection's reason when a page fails (Redis unreachable).
    */
   async scanKeys(opts: ScanOptions, onKeys: (keys: string[]) => boolean | void): Promise<void> {
     let cursor = '0';
     do {
-      const command: Command = opts.type
-        ? ['SCAN', cursor, 'MATCH', opts.match, 'COUNT', opts.count, 'TYPE', opts.type]
-        : ['SCAN', cursor, 'MATCH', opts.match, 'COUNT', opts.count];
-      const result = await this.scan.exec([command], Date.now() + this.cfg.connectTimeout + this.cfg.commandTimeout);
-      if (!result.ok) throw new Error(result.error ?? 'redis SCAN failed');
-      const [err, value] = result.replies[0] ?? [new Error('no reply to SCAN'), null];
-      if (err) throw err;
-      const page = value as unknown;
-      if (!Array.isArray(page) || page.length !== 2 || typeof page[0] !== 'string' || !Array.isArray(page[1])) throw new Error('SCAN answered something other than [cursor, keys]');
-      cursor = page[0];
-      const keys = (page[1] as unknown[]).filter((k): k is string => typeof k === 'string');
+      const command: Command = ['SCAN', cursor, 'MATCH', opts.match, 'COUNT', opts.count, ...(opts.type ? ['TYPE', opts.type] : [])];
+      const result = await this.raw.exec([command], Date.now() + this.cfg.connectTimeout + this.cfg.commandTimeout);
+      const [err, page] = result.replies[0] ?? [new Error(result.error ?? 'no reply'), null];
+      if (!result.ok || err) throw err ?? new Error(result.error ?? 'redis batch failed');
+      if (!Array.isArray(page) || page.length !== 2 || !Array.isArray(page[1])) throw new Error('SCAN: unexpected reply');
+      cursor = String(page[0]);
+      const keys = (page[1] as unknown[]).map((k) => String(k));
       if (keys.length > 0 && onKeys(keys) === false) return;
     } while (cursor !== '0');
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.raw.close(), this.scan.close()]);
+    await this.raw.close();
   }
 }

@@ -4,7 +4,8 @@
  * broken registry) used to log one warning per scrape.
  */
 import { describe, expect, it } from 'vitest';
-import { ScrapeEngine, stableReason } from '../../src/collect/engine.js';
+import { ScrapeEngine } from '../../src/collect/engine.js';
+import { stableReason } from '../../src/log-once.js';
 import { ReplyError, type RedisCollector } from '../../src/collect/types.js';
 import type { BatchExecutor } from '../../src/redis/batch.js';
 import { createLogger } from '../../src/log.js';

@@ -15,7 +15,7 @@ import { formatDuration } from '../../config/durations.js';
 import type { Reply } from '../../redis/command.js';
 import { array, attempt, counterValue, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
 import { clock, type PlannedCommand, type ReadStep, type SampleSink } from '../types.js';
-import { defineFramework } from './framework.js';
+import { defineFramework, findByPattern } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** A declared list queue (`queues:` entry of `type: list`). */
@@ -143,28 +143,24 @@ export const listLayout: QueueLayout<ListQueue> = {
     };
     steps.push(head);
 
+    // Each count has two sources; the first configured one is read (a SET / HASH size, or a GET counter).
     const commands: PlannedCommand[] = [];
     const reads: CounterRead[] = [];
-    if (q.enqueuedCounter) {
-      commands.push(['GET', q.enqueuedCounter]);
-      reads.push({ into: 'enqueued', parse: counterValue, what: `GET ${q.enqueuedCounter}` });
-    } else if (q.details) {
-      commands.push(['HLEN', q.details]);
-      reads.push({ into: 'enqueued', parse: int, what: `HLEN ${q.details}` });
-    }
-    if (q.done) {
-      commands.push(['SCARD', q.done]);
-      reads.push({ into: 'ok', parse: int, what: `SCARD ${q.done}` });
-    } else if (q.processedCounter) {
-      commands.push(['GET', q.processedCounter]);
-      reads.push({ into: 'ok', parse: counterValue, what: `GET ${q.processedCounter}` });
-    }
-    if (q.failed) {
-      commands.push(['SCARD', q.failed]);
-      reads.push({ into: 'failed', parse: int, what: `SCARD ${q.failed}` });
-    } else if (q.failedCounter) {
-      commands.push(['GET', q.failedCounter]);
-      reads.push({ into: 'failed', parse: counterValue, what: `GET ${q.failedCounter}` });
+    const sources: [CounterRead['into'], string | undefined, 'HLEN' | 'SCARD', string | undefined][] = [
+      ['enqueued', q.enqueuedCounter, 'HLEN', q.details],
+      ['ok', q.processedCounter, 'SCARD', q.done],
+      ['failed', q.failedCounter, 'SCARD', q.failed],
+    ];
+    for (const [into, counter, sizeCommand, sized] of sources) {
+      // `enqueuedCounter` wins over HLEN of `details` (which stops growing once trimmed); `done` / `failed` sets win over counters.
+      const useCounter = into === 'enqueued' ? counter !== undefined : sized === undefined && counter !== undefined;
+      if (useCounter) {
+        commands.push(['GET', counter!]);
+        reads.push({ into, parse: counterValue, what: `GET ${counter}` });
+      } else if (sized !== undefined) {
+        commands.push([sizeCommand, sized]);
+        reads.push({ into, parse: int, what: `${sizeCommand} ${sized}` });
+      }
     }
     if (commands.length > 0) {
       steps.push({
@@ -219,17 +215,9 @@ export const list = defineFramework({
     byDefault: false,
     phase: 'pattern',
     collector: 'discovered_list',
-    async find(e, ctx) {
-      const found: string[] = [];
-      await ctx.scan(e.match, 'list', (key) => {
-        if (ctx.seen(key) || ctx.declaredKey(key) || ctx.declaredName(key) || ctx.ownedByOther(key)) return;
-        if (!ctx.admit(key)) return;
-        found.push(key);
-      });
-      found.sort();
-      for (const key of found) {
-        ctx.add({ name: key, key, type: 'list', oldestAt: e.oldestAt, windows: [60_000], backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
-      }
-    },
+    find: (e, ctx) =>
+      findByPattern(ctx, e.match, 'list', (key) => ({
+        name: key, key, type: 'list' as const, oldestAt: e.oldestAt, windows: [60_000], backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold,
+      })),
   },
 });
