@@ -107,6 +107,9 @@ describe('valid configs', () => {
         connectTimeout: 2000,
         commandTimeout: 2000,
         tls: { ca: '', cert: '', key: '', servername: '', insecureSkipVerify: false },
+        maxBulkBytes: 16 * 1024 * 1024,
+        maxReplyBytes: 64 * 1024 * 1024,
+        maxReplyElements: 1_000_000,
       },
       mysql: { url: 'mysql://exporter:my-pw@127.0.0.1:3306/', timeout: 2000, processlist: true },
       queues: [
