@@ -76,8 +76,17 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       log.error({ err: (err as Error).message }, 'config reload refused; the previous config keeps running');
       return { ok: false, error: (err as Error).message };
     }
+    let fresh: Runtime;
+    try {
+      fresh = new Runtime(next, log);
+    } catch (err) {
+      // The loader refuses what start-up would; this is the backstop, never a 500 with the gauge left at 1.
+      self.configReloadSuccessful.set(0);
+      log.error({ err: (err as Error).message }, 'config reload refused: the new config cannot start; the previous config keeps running');
+      return { ok: false, error: `the new config cannot start: ${(err as Error).message}` };
+    }
     const old = runtime;
-    runtime = new Runtime(next, log);
+    runtime = fresh;
     relay.reconfigure(next.notify);
     runtime.start();
     log.level = next.logLevel;

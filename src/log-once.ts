@@ -9,6 +9,16 @@
  *   once more when it recovers.
  */
 
+/**
+ * A reason with what changes from scrape to scrape taken out, for log-once
+ * keys: numbers of 6 digits or more (the scrape clock in `ZCOUNT key 0
+ * 1767225600`, a timestamp, a byte count) become `#`. The reason logged is
+ * the first one seen, unchanged.
+ */
+export function stableReason(reason: string): string {
+  return reason.replace(/\d{6,}(\.\d+)?/g, '#');
+}
+
 /** Default bound on remembered messages. */
 export const MAX_REMEMBERED = 1000;
 
@@ -17,8 +27,9 @@ export class SeenOnce {
 
   constructor(private readonly max = MAX_REMEMBERED) {}
 
-  /** True the first time `key` is seen (log it then), false afterwards. */
+  /** True the first time `key` is seen (log it then), false afterwards; keys compare by {@link stableReason}. */
   first(key: string): boolean {
+    key = stableReason(key);
     if (this.seen.has(key)) return false;
     if (this.seen.size >= this.max) this.seen.clear();
     this.seen.add(key);
@@ -34,8 +45,9 @@ export class Outage {
     return this.reason !== undefined;
   }
 
-  /** Records a failure; true when it is new or its reason changed (log it then). */
+  /** Records a failure; true when it is new or its reason changed (log it then); reasons compare by {@link stableReason}. */
   fail(reason: string): boolean {
+    reason = stableReason(reason);
     if (this.reason === reason) return false;
     this.reason = reason;
     return true;

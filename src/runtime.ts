@@ -101,8 +101,11 @@ export class Runtime {
     this.discovery.start();
   }
 
-  /** Stops discovery and closes every connection. */
+  /** Waits for a collection in flight (bounded by its deadline), then stops discovery and closes every connection. */
   async close(): Promise<void> {
+    // A reload swaps runtimes while a scrape may still be collecting on this one:
+    // let it finish (it is bounded by its deadline) before its connections go.
+    await this.engine.drain();
     await this.discovery.close();
     await Promise.allSettled([this.executor.close(), this.mysql?.close()]);
     this.log.debug('runtime closed');

@@ -17,6 +17,14 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * @throws ConfigError (exit 2) for an invalid config; other errors (listen failed) exit 1.
  */
 export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>): Promise<void> {
+  // SIGHUP's default action ends the process: take it over before anything
+  // slow, and remember one that arrives before the app exists.
+  let reload: (() => void) | undefined;
+  let hupBeforeStart = false;
+  process.on('SIGHUP', () => {
+    if (reload) reload();
+    else hupBeforeStart = true;
+  });
   const env = process.env;
   const cwd = process.cwd();
   const { config, source } = await resolveConfig({ ...opts, env, cwd });
@@ -31,10 +39,12 @@ export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>): Prom
   await app.listen({ host, port });
   log.info({ listen: config.listen, config: source }, 'queuescope started');
 
-  process.on('SIGHUP', () => {
+  reload = () => {
     void app.queuescope.reload();
-  });
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+  };
+  if (hupBeforeStart) reload();
+  // close-with-grace treats SIGHUP as a shutdown signal by default; here it means reload.
+  closeWithGrace({ delay: SHUTDOWN_GRACE_MS, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an unexpected error');
     else log.info({ signal }, 'shutting down');
     await app.close();

@@ -84,9 +84,12 @@ export class CollectionBuilder {
 
   /**
    * Adds a sample to a family from the static table or declared before.
+   * A counter sample that is negative or not finite is refused (the last
+   * guard for an OpenMetrics page, which is invalid as a whole with one).
+   * @returns why the sample was refused, or undefined when it was added.
    * @throws Error for an unknown family (a programming error, not bad input).
    */
-  add(family: string, labels: Labels, value: number): void {
+  add(family: string, labels: Labels, value: number): string | undefined {
     let fam = this.families.get(family);
     if (!fam) {
       const def = (FAMILIES as Record<string, FamilyDef>)[family];
@@ -94,11 +97,13 @@ export class CollectionBuilder {
       fam = { name: family, type: def.type, help: def.help, samples: [], seen: new Set() };
       this.families.set(family, fam);
     }
+    if (fam.type === 'counter' && !(value >= 0 && value !== Infinity)) return `${family}: counter value ${value} is not a non-negative number`;
     let key = '';
     for (const k in labels) key += `${labels[k]}\u0000`;
-    if (fam.seen.has(key)) return;
+    if (fam.seen.has(key)) return undefined;
     fam.seen.add(key);
     fam.samples.push({ labels, value });
+    return undefined;
   }
 
   /** Freezes the collection; every run reports its success and duration gauges. */

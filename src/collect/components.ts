@@ -63,11 +63,21 @@ function componentStep(c: ComponentConfig): ReadStep {
   };
 }
 
-/** Heartbeat → up, timestamp and age. A missing or unreadable heartbeat means the component is not known to be up. */
+/**
+ * Heartbeat → up, timestamp and age. A missing or unreadable heartbeat means
+ * the component is not known to be up. A heartbeat is fresh while it is
+ * less than `staleAfter` from now in either direction: a little in the
+ * future is clock skew between hosts (age 0), but one more than
+ * `staleAfter` ahead would otherwise count as up for ever (until the clock
+ * catches up), so it is stale, and reported as a skipped value.
+ */
 function readHeartbeat(reply: Reply | undefined, c: ComponentConfig, labels: { component: string }, sink: SampleSink, nowMs: number): void {
   const raw = attempt(sink, numericString, reply, `GET ${c.heartbeat}`);
   const ts = raw === undefined ? undefined : toUnixMs(raw);
-  const up = ts !== undefined && nowMs - ts < c.staleAfter;
+  const ahead = ts !== undefined && ts - nowMs >= c.staleAfter;
+  // The reason names no changing number, so it is logged once, not on every scrape.
+  if (ahead) sink.fail(`GET ${c.heartbeat}: the heartbeat is more than staleAfter ahead of the sidecar's clock (clock skew or a bad writer): not up`);
+  const up = ts !== undefined && !ahead && nowMs - ts < c.staleAfter;
   sink.add('queue_component_up', labels, up ? 1 : 0);
   if (ts === undefined) return;
   sink.add('queue_component_heartbeat_timestamp_seconds', labels, ts / 1000);

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
-import { SeenOnce } from '../log-once.js';
+import { Outage, SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
 import type { CollectorRun } from './execute.js';
@@ -68,11 +68,38 @@ function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], erro
 }
 
 
+/** The liveness probe that heads every first batch. */
+const PING: Command = ['PING'];
+
+/**
+ * Error replies that mean the server is not serving data at all, whatever
+ * was asked (Redis' own texts: `LOADING Redis is loading the dataset in
+ * memory`, `BUSY Redis is busy running a script`, `MASTERDOWN Link with
+ * MASTER is down and replica-serve-stale-data is set to 'no'`, `NOAUTH
+ * Authentication required`, `ERR max number of clients reached`).
+ */
+const NOT_SERVING = /^(LOADING|BUSY|MASTERDOWN|NOAUTH|WRONGPASS|NOPERM|CLUSTERDOWN|TRYAGAIN)\b|max number of clients/;
+
+/**
+ * Why the PING reply says Redis is not serving (for `redis_up 0`), or
+ * undefined when it answered. Any error reply to PING counts: PING needs
+ * no key and no permission beyond connecting.
+ */
+export function notServing(reply: Reply | undefined): string | undefined {
+  if (!reply) return 'redis sent no reply to PING';
+  const [err, value] = reply;
+  if (err) return NOT_SERVING.test(err.message) ? `redis is not serving: ${err.message}` : `redis answered PING with an error: ${err.message}`;
+  if (value !== 'PONG') return 'redis answered PING with something other than PONG';
+  return undefined;
+}
+
 export class ScrapeEngine {
   private inFlight: Promise<Collection> | undefined;
   private last: Collection | undefined;
   private lastFinishedAt = 0;
   private readonly loggedReasons = new SeenOnce();
+  /** Why Redis is reported down (logged when it starts or changes, and on recovery). */
+  private readonly redisDown = new Outage();
   private readonly now: () => number;
   /** Number of collections actually run (tests and the load benchmark read it). */
   collections = 0;
@@ -109,6 +136,17 @@ export class ScrapeEngine {
     };
     run.then(clear, clear);
     return run;
+  }
+
+  /**
+   * Resolves when no collection is in flight (never rejects): the runtime
+   * waits for it before closing connections a scrape still uses.
+   */
+  async drain(): Promise<void> {
+    while (this.inFlight) await this.inFlight.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   private async run(deadlineMs: number): Promise<Collection> {
@@ -170,7 +208,9 @@ export class ScrapeEngine {
     }
     // Two batches at most: the first, and the follow-ups its replies asked for.
     const tally = { commands: 0, roundtrips: 0 };
-    let up = await this.batch(builder, sent, (p) => p.step.commands, nowMs, deadlineMs, tally, (p, replies) => this.readFirst(p, replies, nowMs, pending));
+    // The first always starts with a PING, so every scrape proves Redis answers (a scrape with
+    // nothing to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
+    let up = await this.batch(builder, sent, (p) => p.step.commands, nowMs, deadlineMs, tally, (p, replies) => this.readFirst(p, replies, nowMs, pending), true);
     if (up) up = await this.batch(builder, pending, (p) => p.commands, nowMs, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs));
     // The Redis collectors share the batches: each one's time is the whole Redis part's.
     for (const { run } of runs) run.end();
@@ -192,9 +232,10 @@ export class ScrapeEngine {
     deadlineMs: number,
     tally: { commands: number; roundtrips: number },
     read: (item: P, replies: readonly Reply[]) => void,
+    ping = false,
   ): Promise<boolean> {
-    if (items.length === 0) return true;
-    const routed: RoutedCommand[] = [];
+    if (items.length === 0 && !ping) return true;
+    const routed: RoutedCommand[] = ping ? [{ command: PING, routingKey: undefined }] : [];
     for (const item of items) {
       for (const planned of commandsOf(item)) {
         const command = resolveCommand(planned, nowMs);
@@ -204,11 +245,14 @@ export class ScrapeEngine {
     const result = await this.opts.executor.exec(routed, deadlineMs);
     tally.commands += routed.length;
     tally.roundtrips += result.roundtrips;
-    if (!result.ok) {
-      batchFailed(builder, items, result.error);
+    const failure = !result.ok ? (result.error ?? 'unknown error') : ping ? notServing(result.replies[0]) : undefined;
+    if (failure !== undefined) {
+      if (ping && this.redisDown.fail(failure)) this.opts.log.warn({ reason: failure }, 'redis is unreachable: redis_up 0');
+      batchFailed(builder, items, failure);
       return false;
     }
-    let offset = 0;
+    if (ping && this.redisDown.recover()) this.opts.log.info('redis answers again: redis_up 1');
+    let offset = ping ? 1 : 0;
     for (const item of items) {
       const n = commandsOf(item).length;
       read(item, result.replies.slice(offset, offset + n));

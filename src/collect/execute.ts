@@ -19,7 +19,8 @@ export interface CollectorOutcome {
 /** Where a run's samples go (the collection builder). */
 export interface SampleTarget {
   declare: SampleSink['declare'];
-  add(family: string, labels: Labels, value: number): void;
+  /** @returns why the sample was refused (a negative counter), or undefined. */
+  add(family: string, labels: Labels, value: number): string | undefined | void;
 }
 
 export class CollectorRun implements CollectorOutcome {
@@ -41,7 +42,8 @@ export class CollectorRun implements CollectorOutcome {
           this.failures.push(`${family}: value is not a number`);
           return;
         }
-        target.add(family, labels, value);
+        const refused = target.add(family, labels, value);
+        if (refused) this.failures.push(refused);
       },
       fail: (reason) => void this.failures.push(reason),
     };

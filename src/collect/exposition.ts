@@ -8,6 +8,7 @@
  * OpenMetrics 1.0 specification (counter family names without `_total`,
  * `info` type whose samples end in `_info`, mandatory `# EOF`).
  */
+import { escapeForLabel } from '../redis/bytes.js';
 import type { Family } from './family.js';
 import type { Labels } from './types.js';
 
@@ -21,11 +22,13 @@ export function negotiate(accept: string | undefined): 'text' | 'openmetrics' {
 
 function escapeLabel(v: string): string {
   // Only \, " and newline need escaping; the fast path skips the regex for plain values.
-  return /[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v;
+  // A key byte outside UTF-8 (carried as a lone surrogate, see redis/bytes.ts) is written as `\xNN`.
+  if (!/[\\"\n\uD800-\uDFFF]/.test(v)) return v;
+  return escapeForLabel(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 function escapeHelp(v: string, openMetrics: boolean): string {
-  let out = v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+  let out = escapeForLabel(v).replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
   if (openMetrics) out = out.replace(/"/g, '\\"');
   return out;
 }

@@ -137,13 +137,29 @@ function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
+// A counter as INCR / INCRBY / INCRBYFLOAT write it: a non-negative decimal, optionally with a fraction or exponent.
+const COUNTER_TEXT = /^\d+(\.\d+)?([eE]\+?\d+)?$/;
+
 /**
  * Reads a counter kept as a Redis string (GET). A missing key reads as 0, as
  * the frameworks' own tools show it (asynq `CurrentStats`, Sidekiq `Stats#processed`).
- * @throws ReplyError when the value is not a number.
+ * Only a non-negative decimal is a counter: `-5` (a counter never goes down;
+ * OpenMetrics rejects the whole page for it), `0x1F`, `1e400` (Infinity) or
+ * ` 12abc` are refused, where `Number()` would have read some of them.
+ * @throws ReplyError naming the key and the (truncated) value otherwise.
  */
 export function counterValue(reply: Reply | undefined, what: string): number {
-  return numericString(reply, what) ?? 0;
+  const v = value(reply, what);
+  if (v === null || v === undefined) return 0;
+  const text = typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : undefined;
+  if (text === undefined) throw new ReplyError(`${what}: expected a counter`);
+  if (!COUNTER_TEXT.test(text)) {
+    const why = text === '' || Number.isNaN(Number(text)) ? 'is not a number' : 'is not a non-negative decimal counter';
+    throw new ReplyError(`${what}: value ${JSON.stringify(truncate(text))} ${why}`);
+  }
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new ReplyError(`${what}: value ${JSON.stringify(truncate(text))} is too large for a counter`);
+  return n;
 }
 
 /** An integer reply read as a flag: > 0 is 1 (EXISTS, HEXISTS, SISMEMBER). */

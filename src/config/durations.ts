@@ -1,18 +1,26 @@
 /**
- * Durations as the config writes them (`500ms`, `30s`, `5m`, `1h`) and as the
- * rest of queuescope prints them back (window labels, `check-config`):
- * {@link parseDuration} and its inverse {@link formatDuration}. A leaf module
+ * Durations as the config writes them (`500ms`, `30s`, `5m`, `1h`, `1d`):
+ * parsing into milliseconds, the ranges a duration may take, and printing
+ * them back (window labels, `check-config`, range messages). A leaf module
  * (no imports), so the framework modules' schema fragments can use it without
  * reaching `schema.ts`.
  */
 
 /** Unit multipliers for duration strings, in milliseconds. */
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
 /**
+ * The longest duration any setting may take, ms: `setTimeout`'s limit
+ * (2^31 - 1 ms, about 24.8 days; Node turns a longer delay into 1 ms, see the
+ * Node.js timers documentation), so no duration can ever become a timer storm.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/**
  * Parses a duration string (`500ms`, `30s`, `5m`, `1h`, `1d`) into milliseconds.
- * @returns milliseconds, or `undefined` when the text is not a duration.
+ * @returns milliseconds (rounded to an integer), or `undefined` when the text
+ *   is not a duration.
  */
 export function parseDuration(text: string): number | undefined {
   const m = DURATION_RE.exec(text.trim());
@@ -40,4 +48,19 @@ export function formatDuration(ms: number): string {
   if (whole === 0) return '0s';
   for (const [suffix, size] of UNITS) if (whole % size === 0) return `${whole / size}${suffix}`;
   return `${whole}ms`;
+}
+
+/** An inclusive range of milliseconds a duration setting accepts. */
+export interface DurationRange {
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+/**
+ * The range as the README and error messages write it: `between 1s and 24h`.
+ * The upper bound {@link MAX_DURATION_MS} prints as `24d`, rounded down.
+ */
+export function describeRange(range: DurationRange): string {
+  const max = range.maxMs === MAX_DURATION_MS ? '24d' : formatDuration(range.maxMs);
+  return `between ${formatDuration(range.minMs)} and ${max}`;
 }

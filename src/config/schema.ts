@@ -8,10 +8,10 @@
  */
 import { z } from 'zod';
 import { declareSchemas, discoverSchemas, FRAMEWORKS, type DeclaredConfig, type DiscoverConfig } from '../collect/queues/registry.js';
-import { duration } from './fields.js';
+import { byteSize, DURATION_RANGES, durationIn } from './fields.js';
 
 export { parseDuration } from './durations.js';
-export { duration } from './fields.js';
+export { duration, durationIn, DURATION_RANGES } from './fields.js';
 
 // The regex alone let ports up to 99999 through; 0 stays allowed (an ephemeral port for `listen`).
 const hostPort = z
@@ -66,9 +66,15 @@ export const redisSchema = z
     username: z.string().default(''),
     password: z.string().optional(),
     passwordFile: z.string().optional(),
-    connectTimeout: duration.default(2000),
-    commandTimeout: duration.default(2000),
+    connectTimeout: durationIn(DURATION_RANGES.ioTimeout).default(2000),
+    commandTimeout: durationIn(DURATION_RANGES.ioTimeout).default(2000),
     tls: tlsSchema,
+    /** largest bulk string one reply may carry (bytes); a bigger one fails that command, never allocated */
+    maxBulkBytes: byteSize(1024, 512 * 1024 * 1024).default(16 * 1024 * 1024),
+    /** largest reply (bytes on the wire, nested arrays included) */
+    maxReplyBytes: byteSize(1024, 1024 * 1024 * 1024).default(64 * 1024 * 1024),
+    /** most array elements in one reply, all levels together */
+    maxReplyElements: z.number().int().min(1000).max(100_000_000).default(1_000_000),
     sentinel: sentinelSchema.optional(),
     cluster: clusterSchema.optional(),
   })
@@ -83,7 +89,7 @@ export const mysqlSchema = z
     url: z.string().regex(/^mysql:\/\//, 'must start with mysql://'),
     password: z.string().optional(),
     passwordFile: z.string().optional(),
-    timeout: duration.default(2000),
+    timeout: durationIn(DURATION_RANGES.ioTimeout).default(2000),
     processlist: z.boolean().default(true),
   })
   .superRefine(secretPair('password'));
@@ -97,7 +103,7 @@ export const discoverSchema = z.discriminatedUnion('framework', discoverSchemas(
 export const componentSchema = z.strictObject({
   name: z.string().min(1),
   heartbeat: z.string().min(1),
-  staleAfter: duration.default(30_000),
+  staleAfter: durationIn(DURATION_RANGES.span).default(30_000),
   total: z.string().min(1).optional(),
   lastDuration: z.string().min(1).optional(),
   durations: z.string().min(1).optional(),
@@ -155,7 +161,7 @@ export const notifySchema = z
     dingtalk: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use A-Z a-z 0-9 _ -'), dingtalkTargetSchema).default({}),
     wecom: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use A-Z a-z 0-9 _ -'), wecomTargetSchema).default({}),
     rateLimit: rateLimit.default({ count: 20, windowMs: 60_000 }),
-    timeout: duration.default(5000),
+    timeout: durationIn(DURATION_RANGES.ioTimeout).default(5000),
     timeZone: z
       .string()
       .refine((tz) => {
@@ -187,15 +193,22 @@ export const authSchema = z
 
 export const scrapeSchema = z
   .strictObject({
-    timeout: duration.default(5000),
-    cacheFor: duration.default(0),
-    discoveryInterval: duration.default(60_000),
+    timeout: durationIn(DURATION_RANGES.scrapeTimeout).default(5000),
+    cacheFor: durationIn(DURATION_RANGES.cacheFor).default(0),
+    discoveryInterval: durationIn(DURATION_RANGES.discoveryInterval).default(60_000),
     scanCount: z.number().int().positive().default(500),
     maxQueues: z.number().int().positive().default(5000),
   })
   .prefault({});
 
+/** A `/probe` allow-list entry: a `host:port` glob (`*` and `?` never cross a dot or a colon). */
+const targetGlob = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:*?]+\]|[^\s:/@]+):[0-9*?]+$/, 'must be a host:port glob like 10.0.0.*:6379 or redis-?.internal:*');
+
 export const moduleSchema = z.strictObject({
+  /** host:port globs this module's probes (and its credentials) may go to; a module with credentials needs one */
+  allowTargets: z.array(targetGlob).default([]),
   queues: z.array(queueSchema).default([]),
   discover: z.array(discoverSchema).default([]),
   components: z.array(componentSchema).default([]),
@@ -218,7 +231,7 @@ export const configSchema = z.strictObject({
   ui: z
     .strictObject({
       grafanaUrl: z.string().default(''),
-      rateWindow: duration.default(60_000),
+      rateWindow: durationIn(DURATION_RANGES.rateWindow).default(60_000),
     })
     .prefault({}),
   auth: authSchema.optional(),
@@ -230,7 +243,8 @@ export const configSchema = z.strictObject({
   discover: z.array(discoverSchema).optional(),
   components: z.array(componentSchema).default([]),
   modules: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'module names use A-Z a-z 0-9 _ -'), moduleSchema).default({}),
-  probe: z.strictObject({ allowTargets: z.array(z.string()).default([]) }).prefault({}),
+  /** `/probe` is refused (403, no connection) until `allowTargets` lists where it may connect */
+  probe: z.strictObject({ allowTargets: z.array(targetGlob).default([]) }).prefault({}),
   notify: notifySchema,
 });
 

@@ -2,7 +2,7 @@
  * Options of the demo workload and the parsing of `queuescope demo` arguments.
  */
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../config/schema.js';
+import { parseDuration } from '../config/durations.js';
 
 /**
  * Timing knobs. The defaults suit a demo watched on Grafana for hours; tests

@@ -8,7 +8,9 @@
  *
  * Credentials come only from the module's `redis` block: a target carrying
  * `user:password@` (or a query string) is a 400. `probe.allowTargets`
- * (host:port globs) restricts targets (403 otherwise). Connections are pooled
+ * (host:port globs) says where probes may connect: empty (the default)
+ * refuses every probe with 403 before any connection; a module's
+ * `allowTargets` narrows it, and a module with credentials must have one. Connections are pooled
  * per (module, target) and closed after `idleMs` without probes.
  *
  * Answers: 200 exposition (a target that does not answer is `redis_up 0`,
@@ -20,7 +22,7 @@ import type { Logger } from 'pino';
 import { scrapeBudgetMs, scrapeResponse } from '../collect/response.js';
 import type { Config } from '../config/schema.js';
 import { ProbePool } from './pool.js';
-import { parseTarget, ProbeRequestError, targetAllowed } from './target.js';
+import { parseTarget, probeRefusal, ProbeRequestError } from './target.js';
 
 /** Options of {@link probePlugin}. */
 export interface ProbePluginOptions {
@@ -62,7 +64,8 @@ export const probePlugin: FastifyPluginAsync<ProbePluginOptions> = async (app, o
       const mod = Object.hasOwn(config.modules, moduleName) ? config.modules[moduleName] : undefined;
       if (!mod) throw new ProbeRequestError(400, `unknown module "${moduleName}"`);
       const target = parseTarget(rawTarget);
-      if (!targetAllowed(target, config.probe.allowTargets)) throw new ProbeRequestError(403, `target ${target.hostPort} is not in probe.allowTargets`);
+      const refusal = probeRefusal(target, config.probe.allowTargets, moduleName, mod);
+      if (refusal !== undefined) throw new ProbeRequestError(403, refusal);
 
       const budget = scrapeBudgetMs(config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);
       const deadline = Date.now() + budget;

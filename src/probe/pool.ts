@@ -38,7 +38,7 @@ interface Entry {
 /**
  * The config a probe target runs with: the module's queues, discovery and
  * components; the module's credentials and TLS; the target as `redis.url`;
- * scrape settings and Redis timeouts from the top level; no MySQL.
+ * scrape settings, Redis timeouts and reply caps from the top level; no MySQL.
  */
 export function probeConfig(base: Config, module: ModuleConfig, target: ProbeTarget): Config {
   const redis: RedisConfig = {
@@ -47,6 +47,10 @@ export function probeConfig(base: Config, module: ModuleConfig, target: ProbeTar
     connectTimeout: base.redis.connectTimeout,
     commandTimeout: base.redis.commandTimeout,
     tls: module.redis.tls,
+    // a probed Redis is the least trusted: the same caps on what it may send back
+    maxBulkBytes: base.redis.maxBulkBytes,
+    maxReplyBytes: base.redis.maxReplyBytes,
+    maxReplyElements: base.redis.maxReplyElements,
   };
   if (module.redis.password) redis.password = module.redis.password;
   return {

@@ -70,23 +70,65 @@ export function parseTarget(raw: string): ProbeTarget {
   return { url: `${url.protocol}//${hostPort}/${db}`, hostPort, db };
 }
 
-/** A `host:port` glob (`*` any run of characters, `?` one character) as an anchored, case-insensitive RegExp. */
+/**
+ * A `host:port` glob as an anchored, case-insensitive RegExp: `*` is any run
+ * of characters and `?` one character, but neither ever crosses a `.` or a
+ * `:`, so `10.0.0.*:6379` admits `10.0.0.7:6379` and never
+ * `10.0.0.1.evil.example:6379`, and `cache-*:*` never spans the port. Every
+ * other character is literal.
+ */
 export function globToRegExp(glob: string): RegExp {
   let re = '';
   for (const ch of glob) {
-    if (ch === '*') re += '.*';
-    else if (ch === '?') re += '.';
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    if (ch === '*') re += '[^.:]*';
+    else if (ch === '?') re += '[^.:]';
+    else re += ch.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
   }
   return new RegExp(`^${re}$`, 'i');
 }
 
 /**
- * Whether `probe.allowTargets` lets `target` be probed: an empty list allows
- * any target; otherwise one glob must match its `host:port` (the name as
- * written in the target; DNS is not consulted).
+ * Whether `allow` (host:port globs, see {@link globToRegExp}) admits
+ * `target`'s `host:port` as written in the target (DNS is not consulted).
+ * An empty list admits nothing: `/probe` is closed until an operator says
+ * where it may connect.
  */
 export function targetAllowed(target: ProbeTarget, allow: readonly string[]): boolean {
-  if (allow.length === 0) return true;
   return allow.some((glob) => globToRegExp(glob).test(target.hostPort));
+}
+
+/** What {@link probeRefusal} needs of a module: its own allow-list and whether it carries credentials. */
+export interface ProbeModuleScope {
+  readonly allowTargets?: readonly string[] | undefined;
+  readonly redis: {
+    readonly username: string;
+    readonly password?: string | undefined;
+    readonly tls: { readonly cert: string; readonly key: string };
+  };
+}
+
+/** Whether a module would send anything secret to a target: an ACL user, a password or a TLS client certificate. */
+export function moduleHasCredentials(mod: ProbeModuleScope): boolean {
+  return mod.redis.username !== '' || (mod.redis.password ?? '') !== '' || mod.redis.tls.cert !== '' || mod.redis.tls.key !== '';
+}
+
+/**
+ * Why `/probe` must not connect to `target` with module `moduleName`, or
+ * `undefined` when it may. A target must match `probe.allowTargets` (empty:
+ * nothing is allowed) and, when the module has `allowTargets` of its own,
+ * that list too. A module that carries credentials must have its own list:
+ * its password only ever goes to the targets it names, never to any other
+ * host the global list happens to admit.
+ *
+ * @returns a message for the 403 answer (names keys, never a secret).
+ */
+export function probeRefusal(target: ProbeTarget, globalAllow: readonly string[], moduleName: string, mod: ProbeModuleScope): string | undefined {
+  if (globalAllow.length === 0) return 'probing is off: list the targets it may connect to in probe.allowTargets (host:port globs)';
+  if (!targetAllowed(target, globalAllow)) return `target ${target.hostPort} is not in probe.allowTargets`;
+  if (mod.allowTargets === undefined || mod.allowTargets.length === 0) {
+    if (moduleHasCredentials(mod)) return `module "${moduleName}" carries credentials: list the targets they may be sent to in modules.${moduleName}.allowTargets`;
+    return undefined;
+  }
+  if (!targetAllowed(target, mod.allowTargets)) return `target ${target.hostPort} is not in modules.${moduleName}.allowTargets`;
+  return undefined;
 }

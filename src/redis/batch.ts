@@ -4,6 +4,7 @@
  * standalone, Sentinel and Cluster differ only in how commands are routed.
  */
 import type { Redis } from 'ioredis';
+import { decodeBytes, encodeString, hasEscapedBytes } from './bytes.js';
 import type { Command, Reply } from './command.js';
 
 /** A command with the key it routes by (Cluster picks the node from it). */
@@ -62,9 +63,11 @@ export async function scanNode(client: Redis, opts: ScanOptions, onKeys: (keys: 
   do {
     const args: (string | number)[] = [cursor, 'MATCH', opts.match, 'COUNT', opts.count];
     if (opts.type) args.push('TYPE', opts.type);
-    const [next, keys] = (await client.call('SCAN', ...args)) as [string, string[]];
-    cursor = next;
-    if (keys.length > 0 && onKeys(keys) === false) return false;
+    // As bytes: a key that is not valid UTF-8 keeps its exact bytes (escaped, see bytes.ts).
+    const [next, keys] = (await client.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
+    cursor = next.toString('latin1');
+    const names = keys.map((k) => decodeBytes(k));
+    if (names.length > 0 && onKeys(names) === false) return false;
   } while (cursor !== '0');
   return true;
 }
@@ -89,6 +92,11 @@ export function keyOf(command: Command): string | undefined {
 export function assertReadOnly(command: Command): void {
   const name = command[0].toUpperCase();
   if (!READ_ONLY_COMMANDS.has(name)) throw new Error(`refusing to send ${name}: queuescope only reads from a monitored Redis`);
+}
+
+/** A command argument as ioredis should send it: a string with escaped key bytes as its exact bytes. */
+function toWire(arg: string | number): string | number | Buffer {
+  return typeof arg === 'string' && hasEscapedBytes(arg) ? encodeString(arg) : arg;
 }
 
 /**
@@ -120,7 +128,8 @@ export async function execPipeline(client: Redis, commands: readonly Command[], 
   });
   try {
     // ioredis maps pipeline entries to its lowercase command methods.
-    const pipeline = client.pipeline(commands.map(([name, ...args]) => [name.toLowerCase(), ...args]));
+    // Escaped key bytes go as the bytes they stand for, not as UTF-8 of the escapes.
+    const pipeline = client.pipeline(commands.map(([name, ...args]) => [name.toLowerCase(), ...args.map(toWire)]));
     const result = await Promise.race([pipeline.exec(), timeout]);
     if (result === 'timeout') return failAll(commands.length, 'scrape deadline passed waiting for redis', 1);
     if (!result) return failAll(commands.length, 'redis pipeline returned nothing', 1);

@@ -172,13 +172,23 @@ export class ClusterExecutor implements BatchExecutor {
     const failures = new Map<string, string>();
     let anyMaster: string | undefined | null = null; // computed on first keyless command
 
-    // First pass: one pipeline per master owning any of the keys.
+    // First pass: one pipeline per master owning any of the keys. Keyless commands (the
+    // engine's PING) ride along with a master the batch touches anyway: no extra round trip.
     const groups = new Map<string, Slotted[]>();
+    const keyless: number[] = [];
     for (let i = 0; i < n; i++) {
       const c = commands[i]!;
       const key = keyOf(c.command) ?? c.routingKey;
+      if (key === undefined) keyless.push(i);
+    }
+    const keylessSet = new Set(keyless);
+    const order = keyless.length === 0 ? undefined : [...Array(n).keys()].filter((i) => !keylessSet.has(i)).concat(keyless);
+    for (let j = 0; j < n; j++) {
+      const i = order ? order[j]! : j;
+      const c = commands[i]!;
+      const key = keyOf(c.command) ?? c.routingKey;
       const slot = key === undefined ? undefined : keySlot(key);
-      const node = slot === undefined ? (anyMaster ??= this.masters()[0]) : this.ownerOf(slot);
+      const node = slot === undefined ? (anyMaster ??= groups.keys().next().value ?? this.masters()[0]) : this.ownerOf(slot);
       if (!node) {
         const why = slot === undefined ? 'no master known' : `hash slot ${slot} is not served by any master`;
         replies[i] = [new Error(why), null];

@@ -12,7 +12,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { unbracket } from '../host-port.js';
 import type { Command, Reply } from './command.js';
 import { failAll, type BatchResult } from './batch.js';
-import { encodeCommands, RespParser, type RespValue } from './resp.js';
+import { encodeCommands, RespParser, type RespLimits, type RespValue } from './resp.js';
 
 /** Where and how {@link RawRedisConnection} connects. */
 export interface RawConnectionOptions {
@@ -30,6 +30,8 @@ export interface RawConnectionOptions {
   readonly connectTimeoutMs: number;
   /** `CLIENT SETNAME` value; defaults to `queuescope`. */
   readonly name?: string;
+  /** Caps on reply sizes (`redis.maxBulkBytes`, …); default {@link DEFAULT_RESP_LIMITS}. */
+  readonly limits?: Partial<RespLimits>;
 }
 
 /** A batch waiting for its replies. */
@@ -85,7 +87,7 @@ export class RawRedisConnection {
   private closed = false;
 
   constructor(private readonly opts: RawConnectionOptions) {
-    this.parser = new RespParser((reply) => this.onReply(reply));
+    this.parser = new RespParser((reply) => this.onReply(reply), opts.limits);
   }
 
   /** True while a socket is open or opening. */
@@ -186,6 +188,11 @@ export class RawRedisConnection {
       const what = hs.names[hs.got++]!;
       if (hs.got === hs.names.length) this.handshake = undefined;
       if (reply instanceof Error) {
+        // Redis answers a connection past maxclients with this error and closes: say so, whichever handshake reply it lands on.
+        if (/max number of clients/i.test(reply.message)) {
+          this.drop(`redis refused the connection: ${reply.message}`);
+          return;
+        }
         if (what === 'AUTH' && NO_PASSWORD_SET.test(reply.message)) return;
         if (what === 'CLIENT SETNAME') return; // cosmetic; a renamed CLIENT command must not stop scrapes
         // Redis' messages (WRONGPASS, ERR DB index…) never echo the password.

@@ -9,15 +9,41 @@
  * bulk strings `$` (`$-1` is nil), and arrays `*` (`*-1` is nil), every line
  * ending in CRLF. RESP3 is not handled: queuescope never sends `HELLO 3`.
  */
+import { isUtf8 } from 'node:buffer';
+import { decodeBytes, encodeString, hasEscapedBytes } from './bytes.js';
 import type { Command } from './command.js';
 
 /**
- * One decoded RESP2 reply. Bulk and simple strings are UTF-8 strings, integers
- * JS numbers (precision is lost above 2^53, as with ioredis), nil `null`, an
- * error reply a {@link RespReplyError}, arrays nested arrays (what ioredis
- * returns from a pipeline, before its per-command reply transformers).
+ * One decoded RESP2 reply. Bulk and simple strings are UTF-8 strings; a byte
+ * of a bulk string outside valid UTF-8 is kept as a lone surrogate
+ * (`redis/bytes.ts`), so a binary key name survives byte for byte. Integers JS numbers (precision is lost above
+ * 2^53, as with ioredis), nil `null`, an error reply a {@link RespReplyError},
+ * arrays nested arrays (what ioredis returns from a pipeline, before its
+ * per-command reply transformers).
  */
 export type RespValue = string | number | null | RespReplyError | RespValue[];
+
+/**
+ * Bounds on what one reply may make the parser hold (config `redis.maxBulkBytes`,
+ * `redis.maxReplyBytes`, `redis.maxReplyElements`). A reply past any of them is
+ * read to its end and thrown away, and delivered as a {@link RespReplyError}
+ * in its place: that command fails, its collector reports success 0, the
+ * connection stays in step and nothing large is ever allocated.
+ */
+export interface RespLimits {
+  /** Largest bulk string kept, bytes. */
+  readonly maxBulkBytes: number;
+  /** Largest top-level reply kept, bytes on the wire (headers and payloads). */
+  readonly maxReplyBytes: number;
+  /** Most array elements in one top-level reply, all nesting levels together. */
+  readonly maxReplyElements: number;
+}
+
+/** Defaults of {@link RespLimits}: far above any reply the scrape path asks for, far below what hurts. */
+export const DEFAULT_RESP_LIMITS: RespLimits = { maxBulkBytes: 16 * 1024 * 1024, maxReplyBytes: 64 * 1024 * 1024, maxReplyElements: 1_000_000 };
+
+/** Longest header line (`+…`, `-…`, `:…`, `$n`, `*n`) accepted before the stream is declared broken, bytes. */
+export const MAX_LINE_BYTES = 64 * 1024;
 
 /**
  * A Redis error reply (`-WRONGTYPE Operation against…`), delivered as a value,
@@ -70,7 +96,8 @@ let lengths = new Int32Array(1024);
 /**
  * Encodes commands as RESP2 arrays of bulk strings, the whole batch in one
  * Buffer (lengths are computed first, then everything is written in place).
- * Numbers are sent as their decimal strings (`String(n)`), strings as UTF-8.
+ * Numbers are sent as their decimal strings (`String(n)`), strings as UTF-8
+ * with escaped key bytes (`redis/bytes.ts`) sent as the bytes they stand for.
  * @throws TypeError for a non-finite number argument (NaN, Infinity).
  */
 export function encodeCommands(commands: readonly Command[]): Buffer {
@@ -80,11 +107,18 @@ export function encodeCommands(commands: readonly Command[]): Buffer {
   const lens = lengths;
   let total = 0;
   let k = 0;
+  // Arguments holding escaped key bytes (rare), by argument index: their exact bytes.
+  let raw: Map<number, Buffer> | undefined;
   for (const c of commands) {
     total += 3 + digits(c.length); // *n\r\n
     for (let i = 0; i < c.length; i++) {
       const s = argText(c[i]!);
-      const len = Buffer.byteLength(s, 'utf8');
+      let len = Buffer.byteLength(s, 'utf8');
+      if (len !== s.length && hasEscapedBytes(s)) {
+        const bytes = encodeString(s);
+        (raw ??= new Map()).set(k, bytes);
+        len = bytes.length;
+      }
       lens[k++] = len;
       total += 5 + digits(len) + len; // $len\r\n…\r\n
     }
@@ -99,12 +133,15 @@ export function encodeCommands(commands: readonly Command[]): Buffer {
     buf[off++] = LF;
     for (let i = 0; i < c.length; i++) {
       const s = argText(c[i]!);
+      const bytes = raw?.get(k);
       const len = lens[k++]!;
       buf[off++] = 36; // $
       off = writeUint(buf, off, len);
       buf[off++] = CR;
       buf[off++] = LF;
-      if (len === s.length && len <= 64) {
+      if (bytes) {
+        off += bytes.copy(buf, off);
+      } else if (len === s.length && len <= 64) {
         // ASCII (byte length = char count): a plain copy beats buf.write's call overhead for short keys.
         for (let j = 0; j < len; j++) buf[off + j] = s.charCodeAt(j);
         off += len;
@@ -124,7 +161,23 @@ interface Frame {
   filled: number;
 }
 
+/** A top-level reply being thrown away because it broke a limit. */
+interface Skip {
+  /** Values (at any depth) whose headers are still to come before the reply is complete. */
+  remaining: number;
+  readonly reason: string;
+}
+
 const EMPTY = Buffer.alloc(0);
+const REPLACEMENT = '\uFFFD';
+
+/** A bulk string's bytes as a string; bytes outside valid UTF-8 are escaped, not replaced (`redis/bytes.ts`). */
+function bulkValue(buf: Buffer, start: number, end: number): string {
+  const text = buf.toString('utf8', start, end);
+  // Decoding replaces invalid sequences with U+FFFD; only then is the (rarer) exact check needed.
+  if (text.includes(REPLACEMENT) && !isUtf8(buf.subarray(start, end))) return decodeBytes(buf, start, end);
+  return text;
+}
 
 /**
  * Streaming RESP2 reply parser. {@link push} chunks as the socket delivers
@@ -134,8 +187,12 @@ const EMPTY = Buffer.alloc(0);
  * the middle of a bulk string). The parser keeps its place: arrays under
  * construction stay on a stack, so a partial reply is never parsed twice; an
  * unfinished bulk string keeps its chunks in a list and is joined once,
- * when complete. Only an unfinished header line (a few bytes) is ever copied
- * again, so parsing is linear in the bytes received however they are cut.
+ * when complete. Only an unfinished header line (at most
+ * {@link MAX_LINE_BYTES}) is ever copied again, so parsing is linear in the
+ * bytes received however they are cut.
+ *
+ * Sizes are bounded by {@link RespLimits}: a length header past them switches
+ * to skipping (bytes counted, not kept) until that reply ends.
  */
 export class RespParser {
   private buf: Buffer = EMPTY;
@@ -145,9 +202,24 @@ export class RespParser {
   private bulkLen = -1;
   private bulkChunks: Buffer[] = [];
   private bulkHave = 0;
+  /** Bytes still to throw away (a skipped bulk string and its CRLF). */
+  private discard = 0;
+  private skip: Skip | undefined;
+  /** Wire bytes and array elements of the current top-level reply so far. */
+  private replyBytes = 0;
+  private replyElements = 0;
+  private readonly limits: RespLimits;
 
-  /** @param onReply receives each complete top-level reply. */
-  constructor(private readonly onReply: (reply: RespValue) => void) {}
+  /**
+   * @param onReply receives each complete top-level reply.
+   * @param limits size caps; default {@link DEFAULT_RESP_LIMITS}.
+   */
+  constructor(
+    private readonly onReply: (reply: RespValue) => void,
+    limits: Partial<RespLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_RESP_LIMITS, ...limits };
+  }
 
   /** Forgets any partial reply (after the connection was dropped). */
   reset(): void {
@@ -157,6 +229,10 @@ export class RespParser {
     this.bulkLen = -1;
     this.bulkChunks = [];
     this.bulkHave = 0;
+    this.discard = 0;
+    this.skip = undefined;
+    this.replyBytes = 0;
+    this.replyElements = 0;
   }
 
   /**
@@ -164,7 +240,18 @@ export class RespParser {
    * @throws RespProtocolError when the stream is not RESP2 (the parser must then be reset).
    */
   push(chunk: Buffer): void {
-    if (this.bulkLen >= 0) {
+    if (this.discard > 0) {
+      if (chunk.length <= this.discard) {
+        this.discard -= chunk.length;
+        if (this.discard === 0 && this.skipDone()) return;
+        return;
+      }
+      const rest = chunk.subarray(this.discard);
+      this.discard = 0;
+      this.buf = rest;
+      this.pos = 0;
+      if (this.skipDone()) return;
+    } else if (this.bulkLen >= 0) {
       this.bulkChunks.push(chunk);
       this.bulkHave += chunk.length;
       if (this.bulkHave < this.bulkLen + 2) return;
@@ -176,9 +263,9 @@ export class RespParser {
       if (joined[len] !== CR || joined[len + 1] !== LF) throw new RespProtocolError('bulk string not terminated by CRLF');
       this.buf = joined;
       this.pos = len + 2;
-      if (this.deliver(joined.toString('utf8', 0, len))) return;
+      if (this.deliver(bulkValue(joined, 0, len))) return;
     } else if (this.pos < this.buf.length) {
-      // An unfinished header line: short, so copying it is cheap.
+      // An unfinished header line: short (at most MAX_LINE_BYTES), so copying it is cheap.
       this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
       this.pos = 0;
     } else {
@@ -200,6 +287,8 @@ export class RespParser {
       const top = stack[stack.length - 1];
       if (top === undefined) {
         const buf = this.buf;
+        this.replyBytes = 0;
+        this.replyElements = 0;
         this.onReply(v);
         return this.buf !== buf;
       }
@@ -210,15 +299,69 @@ export class RespParser {
     }
   }
 
+  /** Stops keeping the current top-level reply: what was built is dropped, the rest will be counted only. */
+  private startSkip(reason: string): void {
+    let remaining = 1;
+    if (this.stack.length > 0) {
+      // Every open array's missing elements, less the open arrays themselves (their headers are read).
+      remaining = 0;
+      for (const f of this.stack) remaining += f.items.length - f.filled;
+      remaining -= this.stack.length - 1;
+    }
+    this.stack.length = 0;
+    this.skip = { remaining, reason };
+  }
+
+  /** When the skipped reply is complete, delivers its error in its place. @returns true if parsing must stop (see {@link deliver}). */
+  private skipDone(): boolean {
+    const skip = this.skip;
+    if (!skip || skip.remaining > 0 || this.discard > 0) return false;
+    this.skip = undefined;
+    return this.deliver(new RespReplyError(`ERR reply too large for queuescope: ${skip.reason}`));
+  }
+
   private parse(): void {
     const buf = this.buf;
     const end = buf.length;
     let pos = this.pos;
     while (pos < end) {
+      const lineStart = pos;
       const type = buf[pos]!;
       const cr = buf.indexOf(CR, pos + 1);
-      if (cr < 0 || cr + 1 >= end) break; // header line not complete yet
+      if (cr < 0 || cr + 1 >= end) {
+        // header line not complete yet; a line this long is no RESP a server sends
+        if (end - pos > MAX_LINE_BYTES) throw new RespProtocolError(`header line longer than ${MAX_LINE_BYTES} bytes`);
+        break;
+      }
       if (buf[cr + 1] !== LF) throw new RespProtocolError('line not terminated by CRLF');
+      if (cr - pos > MAX_LINE_BYTES) throw new RespProtocolError(`header line longer than ${MAX_LINE_BYTES} bytes`);
+      this.replyBytes += cr + 2 - pos;
+      if (this.skip === undefined && this.replyBytes > this.limits.maxReplyBytes) this.startSkip(`more than ${this.limits.maxReplyBytes} bytes (redis.maxReplyBytes)`);
+      if (this.skip !== undefined) {
+        // Skipping: count values, keep nothing.
+        const skip = this.skip;
+        skip.remaining--;
+        pos = cr + 2;
+        if (type === 36) {
+          const len = parseInteger(buf, lineStart + 1, cr);
+          if (len >= 0) {
+            const need = len + 2;
+            if (end - pos < need) {
+              this.discard = need - (end - pos);
+              this.buf = EMPTY;
+              this.pos = 0;
+              return;
+            }
+            pos += need;
+          }
+        } else if (type === 42) {
+          const n = parseInteger(buf, lineStart + 1, cr);
+          if (n > 0) skip.remaining += n;
+        } else if (type !== 43 && type !== 45 && type !== 58) throw new RespProtocolError(`unexpected RESP2 type byte 0x${type.toString(16)}`);
+        this.pos = pos;
+        if (this.skipDone()) return;
+        continue;
+      }
       let value: RespValue;
       switch (type) {
         case 36: { // $ bulk string
@@ -229,6 +372,11 @@ export class RespParser {
             pos = start;
             break;
           }
+          if (len > this.limits.maxBulkBytes || this.replyBytes + len + 2 > this.limits.maxReplyBytes) {
+            this.startSkip(len > this.limits.maxBulkBytes ? `a bulk string of ${len} bytes (redis.maxBulkBytes is ${this.limits.maxBulkBytes})` : `more than ${this.limits.maxReplyBytes} bytes (redis.maxReplyBytes)`);
+            continue; // the same header again, now skipping
+          }
+          this.replyBytes += len + 2;
           if (start + len + 2 > end) {
             // Unfinished bulk string: collect chunks until it is whole.
             this.bulkLen = len;
@@ -240,7 +388,7 @@ export class RespParser {
             return;
           }
           if (buf[start + len] !== CR || buf[start + len + 1] !== LF) throw new RespProtocolError('bulk string not terminated by CRLF');
-          value = buf.toString('utf8', start, start + len);
+          value = bulkValue(buf, start, start + len);
           pos = start + len + 2;
           break;
         }
@@ -250,6 +398,10 @@ export class RespParser {
           break;
         case 42: { // * array
           const n = parseInteger(buf, pos + 1, cr);
+          if (n > 0 && this.replyElements + n > this.limits.maxReplyElements) {
+            this.startSkip(`more than ${this.limits.maxReplyElements} array elements (redis.maxReplyElements)`);
+            continue; // the same header again, now skipping
+          }
           pos = cr + 2;
           if (n < 0) {
             value = null;
@@ -259,7 +411,9 @@ export class RespParser {
             value = [];
             break;
           }
+          this.replyElements += n;
           this.stack.push({ items: new Array<RespValue>(n), filled: 0 });
+          this.pos = pos;
           continue;
         }
         case 43: // + simple string

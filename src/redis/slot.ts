@@ -13,6 +13,7 @@
  * pins that case and the integration tests check every key against
  * `CLUSTER KEYSLOT`.
  */
+import { encodeString } from './bytes.js';
 
 /** Number of hash slots in a Redis Cluster. */
 export const SLOT_COUNT = 16384;
@@ -36,10 +37,10 @@ function crc16(bytes: Uint8Array, start: number, end: number): number {
 
 /**
  * The hash slot (0…16383) a key lives in.
- * @param key the key as sent to Redis (strings are encoded as UTF-8, like ioredis does).
+ * @param key the key as sent to Redis (strings are encoded as UTF-8, escaped key bytes as themselves, see bytes.ts).
  */
 export function keySlot(key: string | Uint8Array): number {
-  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  const bytes = typeof key === 'string' ? encodeString(key) : key;
   let start = 0;
   let end = bytes.length;
   const open = bytes.indexOf(0x7b); // '{'

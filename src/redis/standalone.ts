@@ -25,6 +25,7 @@ export function rawOptions(cfg: RedisConfig): RawConnectionOptions {
     db: target.db,
     connectTimeoutMs: cfg.connectTimeout,
     name: 'queuescope',
+    limits: { maxBulkBytes: cfg.maxBulkBytes, maxReplyBytes: cfg.maxReplyBytes, maxReplyElements: cfg.maxReplyElements },
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(tls ? { tls } : {}),

@@ -19,24 +19,59 @@ export const PAYLOAD_LIMITS = {
   alerts: 10_000,
 } as const;
 
-const mapOf = (maxValue: number) =>
-  z
-    .record(
-      z.string().max(PAYLOAD_LIMITS.label, `name longer than ${PAYLOAD_LIMITS.label} characters`),
-      z.string().max(maxValue, `longer than ${maxValue} characters`),
-    )
-    .refine((m) => Object.keys(m).length <= PAYLOAD_LIMITS.entries, `more than ${PAYLOAD_LIMITS.entries} entries`);
+/**
+ * A label or annotation map: string keys to string values within the caps.
+ * Written by hand rather than with `z.record`, which drops a key named
+ * `__proto__` (a valid Prometheus label name; JSON.parse makes it an own
+ * key): every key becomes an own property, the prototype stays Object's.
+ */
+function mapOf(maxValue: number) {
+  return z.unknown().transform((value, ctx): Record<string, string> => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      ctx.addIssue({ code: 'custom', message: `expected an object of strings, received ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}` });
+      return z.NEVER;
+    }
+    const keys = Object.keys(value);
+    if (keys.length > PAYLOAD_LIMITS.entries) {
+      ctx.addIssue({ code: 'custom', message: `more than ${PAYLOAD_LIMITS.entries} entries` });
+      return z.NEVER;
+    }
+    const out: Record<string, string> = {};
+    let ok = true;
+    for (const key of keys) {
+      const v = (value as Record<string, unknown>)[key];
+      if (key.length > PAYLOAD_LIMITS.label) {
+        ctx.addIssue({ code: 'custom', path: [key.slice(0, 40)], message: `name longer than ${PAYLOAD_LIMITS.label} characters` });
+        ok = false;
+      } else if (typeof v !== 'string') {
+        ctx.addIssue({ code: 'custom', path: [key], message: `expected string, received ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}` });
+        ok = false;
+      } else if (v.length > maxValue) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `longer than ${maxValue} characters` });
+        ok = false;
+      } else Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+    return ok ? out : z.NEVER;
+  });
+}
 const labelMap = mapOf(PAYLOAD_LIMITS.label);
 const annotationMap = mapOf(PAYLOAD_LIMITS.annotation);
+/** An optional map: absent is `{}`. */
+const optionalMap = (map: ReturnType<typeof mapOf>) => z.preprocess((v) => (v === undefined ? {} : v), map);
 
-/** RFC 3339 timestamps as Alertmanager writes them; `0001-01-01T00:00:00Z` (Go zero time) is accepted. */
-const timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an RFC 3339 timestamp');
+/**
+ * RFC 3339 timestamps as Alertmanager writes them (Go's `time.Time` JSON);
+ * `0001-01-01T00:00:00Z` (Go zero time) is accepted. `Date.parse` alone let
+ * `"1"` or `"May 5"` through.
+ */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const timestamp = z.string().refine((s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s)), 'must be an RFC 3339 timestamp');
 
 /** One alert of the payload: `status`, `labels` and `startsAt` required; the rest defaulted. */
 export const alertSchema = z.object({
   status: z.enum(['firing', 'resolved']),
   labels: labelMap,
-  annotations: annotationMap.default({}),
+  annotations: optionalMap(annotationMap),
   startsAt: timestamp,
   endsAt: timestamp.optional(),
   generatorURL: z.string().default(''),
@@ -50,9 +85,9 @@ export const webhookPayloadSchema = z.object({
   truncatedAlerts: z.number().int().nonnegative().default(0),
   status: z.enum(['firing', 'resolved']),
   receiver: z.string(),
-  groupLabels: labelMap.default({}),
-  commonLabels: labelMap.default({}),
-  commonAnnotations: annotationMap.default({}),
+  groupLabels: optionalMap(labelMap),
+  commonLabels: optionalMap(labelMap),
+  commonAnnotations: optionalMap(annotationMap),
   externalURL: z.string().default(''),
   alerts: z.array(alertSchema).min(1, 'must hold at least one alert').max(PAYLOAD_LIMITS.alerts, `more than ${PAYLOAD_LIMITS.alerts} alerts`),
 });

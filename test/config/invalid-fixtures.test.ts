@@ -18,6 +18,8 @@ const files = readdirSync(dir)
 
 // Secret-looking values used in the fixtures: no error message may repeat them.
 const SECRETS_IN_FIXTURES = ['hunter2', 'SEC123', 'access_token=abc', 'key=abc'];
+// An environment value that lands in the wrong field (env-secret-in-*.yaml) must not be echoed either.
+const ENV = { QS_TEST_TOKEN: 'x', QS_TEST_SECRET: 'hunter2-from-env' };
 
 function expectedLines(text: string): string[] {
   return text
@@ -47,7 +49,7 @@ describe('invalid config fixtures', () => {
     expect(expected.length, `${file} has no "# expect:" line`).toBeGreaterThan(0);
 
     // QS_TEST_UNSET_PASSWORD is deliberately absent (missing-env-var.yaml).
-    const err = configError(() => parseConfigText(text, { file, env: { QS_TEST_TOKEN: 'x' }, baseDir: dir }));
+    const err = configError(() => parseConfigText(text, { file, env: ENV, baseDir: dir }));
 
     expect(err.message).toBe(expected.join('\n'));
     expect(err.issues.map(formatConfigIssue)).toEqual(expected);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { BUILT_IN_DEFAULTS, loadConfigFile, parseConfigText, resolveConfig } fro
 import type { Config } from '../../src/config/schema.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures/valid/', import.meta.url));
+const tlsFixtures = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 
 function parse(text: string, env: NodeJS.ProcessEnv = {}, baseDir = '/etc/queuescope'): Config {
   return parseConfigText(text, { file: 'queuescope.yaml', env, baseDir });
@@ -106,6 +107,9 @@ describe('valid configs', () => {
         connectTimeout: 2000,
         commandTimeout: 2000,
         tls: { ca: '', cert: '', key: '', servername: '', insecureSkipVerify: false },
+        maxBulkBytes: 16 * 1024 * 1024,
+        maxReplyBytes: 64 * 1024 * 1024,
+        maxReplyElements: 1_000_000,
       },
       mysql: { url: 'mysql://exporter:my-pw@127.0.0.1:3306/', timeout: 2000, processlist: true },
       queues: [
@@ -160,6 +164,7 @@ describe('valid configs', () => {
       ],
       modules: {
         exam: {
+          allowTargets: [],
           queues: [],
           discover: [],
           components: [],
@@ -199,10 +204,18 @@ describe('valid configs', () => {
     writeFileSync(join(base, 'secrets/mysql-password'), 'mysql-pw');
     writeFileSync(join(base, 'secrets/dingtalk-url'), 'https://oapi.dingtalk.com/robot/send?access_token=ding-from-file\n');
     writeFileSync(join(base, 'secrets/dingtalk-secret'), 'SECfromfile\n');
+    // The TLS files must exist and be usable (issue 10 #7); the key sits at an absolute path.
+    mkdirSync(join(base, 'tls'));
+    mkdirSync(join(tmp, 'abs'));
+    copyFileSync(join(tlsFixtures, 'ca.pem'), join(base, 'tls/ca.pem'));
+    copyFileSync(join(tlsFixtures, 'ca.pem'), join(base, 'tls/probe-ca.pem'));
+    copyFileSync(join(tlsFixtures, 'client.pem'), join(base, 'tls/client.pem'));
+    const absKey = join(tmp, 'abs', 'client.key');
+    copyFileSync(join(tlsFixtures, 'client.key'), absKey);
     const text = readFileSync(join(fixtures, 'every-key.yaml'), 'utf8');
     const config = parseConfigText(text, {
       file: 'every-key.yaml',
-      env: { SENTINEL_PASSWORD: 'sentinel-pw', WECOM_KEY: 'wk' },
+      env: { SENTINEL_PASSWORD: 'sentinel-pw', WECOM_KEY: 'wk', TLS_KEY_PATH: absKey },
       baseDir: base,
     });
 
@@ -220,7 +233,7 @@ describe('valid configs', () => {
       tls: {
         ca: join(base, 'tls/ca.pem'),
         cert: join(base, 'tls/client.pem'),
-        key: '/etc/qs/tls/client.key',
+        key: absKey,
         servername: 'redis.local',
         insecureSkipVerify: true,
       },
@@ -259,7 +272,7 @@ describe('valid configs', () => {
       password: 'probe-default-pw',
       tls: { ca: join(base, 'tls/probe-ca.pem'), cert: '', key: '', servername: '', insecureSkipVerify: false },
     });
-    expect(config.probe.allowTargets).toEqual(['10.0.*:6379', 'redis-*.internal:*']);
+    expect(config.probe.allowTargets).toEqual(['10.0.*.*:6379', 'redis-*.internal:*']);
     expect(config.notify).toEqual({
       dingtalk: {
         ops: {
@@ -415,6 +428,7 @@ describe('loadConfigFile', () => {
   test('names the file as given and resolves relative paths against its folder', async () => {
     mkdirSync(join(tmp, 'etc'));
     writeFileSync(join(tmp, 'etc', 'pw'), 'from-etc');
+    copyFileSync(join(tlsFixtures, 'ca.pem'), join(tmp, 'etc', 'ca.pem'));
     const path = join(tmp, 'etc', 'qs.yaml');
     writeFileSync(path, 'redis:\n  passwordFile: pw\n  tls: {ca: ca.pem}\n');
     const config = await loadConfigFile(path, {});
@@ -535,5 +549,33 @@ describe('resolveConfig precedence', () => {
     writeFileSync(join(tmp, 'conf', 'qs.yaml'), 'queues:\n  - type: list\n    key: a\n    windows: [1m, 5x]\n');
     const err = await asyncErrorOf(resolveConfig({ configPath: 'conf/qs.yaml', env: {}, cwd: tmp }));
     expect(err.message).toBe('conf/qs.yaml:4: queues[0].windows[1]: invalid duration "5x" (use e.g. 500ms, 30s, 5m, 1h)');
+  });
+});
+
+describe('hostile sizes (issue 10 #11)', () => {
+  // On main each unknown key looked its line up by a linear scan, and yaml's
+  // duplicate-key check compared every key with every other: 40,000 keys
+  // took about 45 s. Now both are one lookup per key, and the error lists
+  // the first 100 problems and a count, not 40,000 lines.
+  test('many unknown keys: linear, and the error stays readable', () => {
+    const n = 40_000;
+    const text = `scrape:\n${Array.from({ length: n }, (_, i) => `  k${i}: 1\n`).join('')}`;
+    const err = (() => {
+      try {
+        parse(text);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('accepted');
+    })();
+    expect(err.issues).toHaveLength(101);
+    expect(formatConfigIssue(err.issues[0]!)).toBe('queuescope.yaml:2: scrape.k0: unknown key "k0"');
+    expect(err.issues[100]!.message).toBe(`… and ${n - 100} more problems`);
+  }, 20_000);
+
+  test('a duplicate key deep in a large mapping is still found, at its line', () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `    k${i}: 1\n`).join('');
+    const text = `notify:\n  dingtalk:\n${keys.replace(/^ {4}/gm, '    ').replace(/(k\d+): 1/g, '$1: { url: "https://x/" }')}    k42: { url: "https://y/" }\n`;
+    expect(errorOf(() => parse(text))).toBe(`queuescope.yaml:${5003}: notify.dingtalk.k42: duplicate key "k42"`);
   });
 });

@@ -169,6 +169,8 @@ function config(url: string) {
         queues: [{ name: 'delayed', type: 'zset', key: 'jobs:delayed' }],
       },
     },
+    // /probe is closed without an allow-list (issue 10 #3)
+    probe: { allowTargets: ['127.0.0.1:*'] },
   });
 }
 

@@ -5,6 +5,7 @@
  * outside the allow-list are refused; connections are pooled and closed when
  * idle.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,8 +34,10 @@ function config(extra: Record<string, unknown> = {}): Config {
       crawler: {
         queues: [{ name: 'crawl', type: 'list', key: 'crawl:queue' }, { name: 'delayed', type: 'zset', key: 'crawl:delayed' }],
         redis: { password: PASSWORD },
+        allowTargets: [`127.0.0.1:${b.port}`],
       },
     },
+    probe: { allowTargets: ['127.0.0.1:*'] },
     ...extra,
   });
 }
@@ -170,6 +173,39 @@ describe('/probe', () => {
       expect(await sidecarClients(b)).toBe(0);
     } finally {
       await f.close();
+    }
+  });
+
+  it('refuses before any connection: no allow-list, a glob that would cross a dot, credentials to a target their module does not list (issue 10 #3)', async () => {
+    // A socket that only counts who connects: a refused probe must never reach it.
+    let accepts = 0;
+    const trap = createServer((sock) => {
+      accepts++;
+      sock.destroy();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
+    const trapPort = (trap.address() as AddressInfo).port;
+    const closed = config({ probe: { allowTargets: [] } });
+    const narrow = config({ probe: { allowTargets: ['127.0.0.*:*'] } });
+    const fs = await Promise.all([app(closed), app(narrow)]);
+    try {
+      const off = await probe(fs[0]!, `redis://127.0.0.1:${trapPort}/0`, 'exam');
+      expect(off.statusCode).toBe(403);
+      expect(off.body).toMatch(/probe\.allowTargets/);
+      // 127.0.0.* admits 127.0.0.1, never a name that merely starts with it
+      expect((await probe(fs[1]!, `redis://127.0.0.1.nip.example:${trapPort}/0`, 'exam')).statusCode).toBe(403);
+      // crawler carries a password and lists only b: the password never goes to the trap
+      const creds = await probe(fs[1]!, `redis://127.0.0.1:${trapPort}/0`, 'crawler');
+      expect(creds.statusCode).toBe(403);
+      expect(creds.body).toMatch(/modules\.crawler\.allowTargets/);
+      expect(creds.body).not.toContain(PASSWORD);
+      expect(accepts).toBe(0);
+      // the control: an allowed probe does reach it
+      await probe(fs[1]!, `redis://127.0.0.1:${trapPort}/0`, 'exam', { 'x-prometheus-scrape-timeout-seconds': '1' });
+      expect(accepts).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(fs.map((f) => f.close()));
+      await new Promise<void>((r) => trap.close(() => r()));
     }
   });
 
