@@ -6,7 +6,7 @@
 import type { ReadStep, SampleSink } from '../types.js';
 
 /** The normalised states of `queue_tasks` (shared/spec/metrics.md, state table). */
-export type QueueState = 'waiting' | 'active' | 'scheduled' | 'retry' | 'dead' | 'completed';
+export type QueueState = 'waiting' | 'active' | 'scheduled' | 'retry' | 'dead' | 'completed' | 'stuck' | 'deferred' | 'aggregating' | 'canceled';
 
 /** What every queue has, whatever its layout. */
 export interface QueueIdentity {
