@@ -24,13 +24,13 @@ export const STALE_BEAT_S = 20;
 export const MAX_PROCESSES = 1000;
 
 /**
- * The queue of each busy job in a `<identity>:workers` HGETALL reply (flat
- * `[tid, json, …]`). Entries without a readable queue are skipped.
+ * The queue of each busy job in a `<identity>:workers` HVALS reply (one JSON
+ * per busy thread). Entries without a readable queue are skipped.
  */
-export function busyQueues(flat: readonly unknown[]): string[] {
+export function busyQueues(values: readonly unknown[]): string[] {
   const out: string[] = [];
-  for (let i = 1; i < flat.length; i += 2) {
-    const o = parseJsonObject(String(flat[i]));
+  for (const v of values) {
+    const o = parseJsonObject(String(v));
     if (o && typeof o.queue === 'string') out.push(o.queue);
   }
   return out;

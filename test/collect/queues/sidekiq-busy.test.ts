@@ -4,7 +4,7 @@ import { busyQueues, isStale } from '../../../src/collect/queues/sidekiq-busy.js
 describe('Sidekiq busy jobs (launcher.rb heartbeat)', () => {
   it('reads the queue of each busy job, skipping unreadable entries', () => {
     const job = (queue: string) => JSON.stringify({ queue, payload: '{"class":"X"}', run_at: 1 });
-    expect(busyQueues(['t1', job('hang-ø'), 't2', 'not json', 't3', job('a b')])).toEqual(['hang-ø', 'a b']);
+    expect(busyQueues([job('hang-ø'), 'not json', job('a b')])).toEqual(['hang-ø', 'a b']);
   });
 
   it('calls a process dead when its beat is older than 20 s or gone', () => {

@@ -106,6 +106,7 @@ describe('Sidekiq 6.4.1 (ruby-sidekiq) against queuescope', () => {
   });
 
   it('busy jobs per queue (active) equal WorkSet, the process count ProcessSet#size', () => {
+    expect(live.scraped.get('queuescope_scrape_collector_success', { collector: 'sidekiq' })).toBe(1);
     expect(live.sk.busy).toEqual({ [HANG]: 2 });
     expect(live.scraped.get('queue_tasks', { queue: HANG, framework: 'sidekiq', state: 'active' })).toBe(live.sk.busy[HANG]);
     expect(live.scraped.get('queue_tasks', { queue: HANG, framework: 'sidekiq', state: 'stuck' })).toBe(0);
