@@ -27,7 +27,7 @@ const ALL: DiscoverConfig[] = [
   { framework: 'asynq', ...common },
   { framework: 'bullmq', prefix: 'bull', ...common },
   { framework: 'sidekiq', namespace: '', ...common },
-  { framework: 'celery', queues: ['celery'], prioritySteps: [0, 3, 6, 9], ...common },
+  { framework: 'celery', queues: ['celery'], prioritySteps: [0, 3, 6, 9], sep: '\x06\x16', globalKeyprefix: '', ...common },
   { framework: 'rq', ...common },
   { framework: 'stream', match: '*', consumers: true, ...common },
   { framework: 'list', match: 'jobs:*', oldestAt: 'head', ...common },

@@ -24,7 +24,7 @@ const common = { backlogThreshold: 10, latencyThreshold: 60_000 };
 const discover: DiscoverConfig[] = [
   { framework: 'asynq', ...common },
   { framework: 'sidekiq', namespace: '', ...common },
-  { framework: 'celery', queues: ['celery', 'vid*', 'missing'], prioritySteps: [0, 3, 6, 9], ...common },
+  { framework: 'celery', queues: ['celery', 'vid*', 'missing'], prioritySteps: [0, 3, 6, 9], sep: '\x06\x16', globalKeyprefix: '', ...common },
   { framework: 'rq', ...common },
   { framework: 'stream', match: '*', consumers: true, ...common },
 ];

@@ -96,10 +96,14 @@ describe('Celery replies', () => {
     expect(celeryKeys('q', [0, 3, 6, 9])).toEqual(['q', 'q\x06\x163', 'q\x06\x166', 'q\x06\x169']);
     expect(celeryKeys('q', [9, 3])).toEqual(['q', 'q\x06\x163', 'q\x06\x169']);
     expect(celeryBaseName('q\x06\x166')).toBe('q');
+    // Celery's docs' options: sep ':', steps 0..9; a name may contain ':' only when it is not followed by a step.
+    expect(celeryKeys('q', [0, 1, 2], ':', 'p:')).toEqual(['p:q', 'p:q:1', 'p:q:2']);
+    expect(celeryBaseName('p:q:2', ':', [0, 1, 2], 'p:')).toBe('q');
+    expect(celeryBaseName('p:a:b', ':', [0, 1, 2], 'p:')).toBe('a:b');
   });
 
   it('exports no partial sum when a sub-list cannot be read', () => {
-    const [step] = plan(celeryLayout, { name: 'q', key: 'q', prioritySteps: [0, 3], ...ident }, 0);
+    const [step] = plan(celeryLayout, { name: 'q', key: 'q', prioritySteps: [0, 3], sep: '\x06\x16', keyPrefix: '', ...ident }, 0);
     const s = sink();
     run(step!, [ok(4), wrongType], s);
     expect(s.samples.filter((x) => x.family === 'queue_tasks')).toEqual([]);
@@ -113,11 +117,15 @@ describe('RQ replies', () => {
     const [step] = plan(rqLayout, { name: 'default', key: 'rq:queue:default', ...ident }, nowMs);
     expect(step!.commands).toContainEqual(['ZCOUNT', 'rq:wip:default', 0, 1_700_000_000]);
     const s = sink();
-    const [follow] = run(step!, [ok(1), ok('job1'), ok(5), ok(2), ok(9), ok(0), ok(4), ok(1), ok(2), ok(3)], s);
+    const [follow] = run(step!, [ok(1), ok('job1'), ok(5), ok(2), ok(9), ok(0), ok(4), ok(1), ok(2), ok(3), ok(7), ok(1)], s);
     expect(value(s, 'queue_tasks', { state: 'active' })).toBe(3);
+    expect(value(s, 'queue_tasks', { state: 'stuck' })).toBe(2);
     expect(value(s, 'queue_tasks', { state: 'completed' })).toBe(9);
     expect(value(s, 'queue_tasks', { state: 'dead' })).toBe(3);
-    expect(value(s, 'queue_tasks', { state: 'scheduled' })).toBe(5);
+    expect(value(s, 'queue_tasks', { state: 'scheduled' })).toBe(2);
+    expect(value(s, 'queue_tasks', { state: 'deferred' })).toBe(3);
+    expect(value(s, 'queue_tasks', { state: 'canceled' })).toBe(7);
+    expect(value(s, 'queue_workers', {})).toBe(1);
     run(follow!, [ok('2023-11-14T22:13:10.500000Z')], s);
     expect(value(s, 'queue_oldest_task_age_seconds', {})).toBe(10);
   });
@@ -132,7 +140,7 @@ describe('asynq and Sidekiq timestamps', () => {
   it('a missing pending_since (task dequeued between batches) gives no age and no failure', () => {
     const [step] = plan(asynqLayout, { name: 'q', key: 'asynq:{q}:pending', ...ident }, 0);
     const s = sink();
-    const [follow] = run(step!, [ok(1), ok('id1'), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null), ok(0)], s);
+    const [follow] = run(step!, [ok(1), ok('id1'), ok(0), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null), ok(0)], s);
     expect(follow?.commands).toEqual([['HGET', 'asynq:{q}:t:id1', 'pending_since']]);
     run(follow!, [ok(null)], s);
     expect(value(s, 'queue_oldest_task_age_seconds', {})).toBeUndefined();

@@ -43,20 +43,20 @@ beforeAll(async () => {
   sidecar = await sidecarConnection(redis.url);
 
   // Before anything is written: a default celery entry reports nothing on a Redis without Celery keys.
-  nothing = await scrapeFrameworks(sidecar, [{ framework: 'celery', queues: ['celery'], prioritySteps: [0, 3, 6, 9], ...common } as DiscoverConfig], Date.now());
+  nothing = await scrapeFrameworks(sidecar, [{ framework: 'celery', prioritySteps: [0, 3, 6, 9], sep: '\x06\x16', globalKeyprefix: '', ...common }], Date.now());
 
   // Docs configuration: 2 + 3 + 3 + 4 messages at priorities 0, 1, 5, 9; a worker takes one and is killed.
   for (const [pri, n] of [[0, 2], [1, 3], [5, 3], [9, 4]] as const) runJson(PYTHON, ['celery_driver.py', 'send', DOCS_Q, String(pri), String(n)], docsEnv());
   const worker = startWorker(PYTHON, ['-m', 'celery', '-A', 'celery_driver', 'worker', '-Q', DOCS_Q, '--pool=solo', '-c', '1', '--without-heartbeat', '--without-mingle', '--without-gossip', '-l', 'warning'], docsEnv());
   await waitFor('the Celery worker to receive a message', async () => (await redis.client.hlen('unacked')) > 0, 30_000);
   await worker.kill();
-  const docsCfg = { framework: 'celery', queues: [DOCS_Q], prioritySteps: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], sep: ':', ...common } as unknown as DiscoverConfig;
+  const docsCfg: DiscoverConfig = { framework: 'celery', queues: [DOCS_Q], prioritySteps: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], sep: ':', globalKeyprefix: '', ...common };
   docs = { scraped: await scrapeFrameworks(sidecar, [docsCfg], Date.now()), kombu: runJson<Sizes>(PYTHON, ['celery_driver.py', 'sizes', DOCS_Q], docsEnv()) };
 
   // global_keyprefix: 2 + 3 + 1 messages at priorities 0, 4 (step 3), 9; kombu's basic_get takes 2 unacked.
   for (const [pri, n] of [[0, 2], [4, 3], [9, 1]] as const) runJson(PYTHON, ['celery_driver.py', 'send', PREFIXED_Q, String(pri), String(n)], prefixedEnv());
   runJson(PYTHON, ['celery_driver.py', 'take', PREFIXED_Q, '2'], prefixedEnv());
-  const prefixedCfg = { framework: 'celery', queues: [PREFIXED_Q], prioritySteps: [0, 3, 6, 9], globalKeyprefix: PREFIX, ...common } as unknown as DiscoverConfig;
+  const prefixedCfg: DiscoverConfig = { framework: 'celery', queues: [PREFIXED_Q], prioritySteps: [0, 3, 6, 9], sep: '\x06\x16', globalKeyprefix: PREFIX, ...common };
   prefixed = { scraped: await scrapeFrameworks(sidecar, [prefixedCfg], Date.now()), kombu: runJson<Sizes>(PYTHON, ['celery_driver.py', 'sizes', PREFIXED_Q], prefixedEnv()) };
 }, 90_000);
 
@@ -67,7 +67,7 @@ afterAll(async () => {
 });
 
 describe('Celery 5.2 / kombu 5.2 (python3-celery) against queuescope', () => {
-  it('reports no celery queue on a Redis without Celery keys', () => {
+  it('reports no celery queue on a Redis without Celery keys (no queues: named)', () => {
     expect(nothing.collection.find('queue_tasks', { framework: 'celery' })).toEqual([]);
     expect(nothing.get('queuescope_discovered_queues', { framework: 'celery' })).toBe(0);
   });
