@@ -63,7 +63,7 @@ describe('BullMQ replies', () => {
   it('does not count a BullMQ < 5 marker as a job, and counts the legacy paused list as waiting', () => {
     const [step] = plan(bullmqLayout, q, 10_000);
     const s = sink();
-    const replies = [ok(3), ok(['2', '0:1700000000000']), ok(2), ok(['7', '6']), ok(1), ok(['9']), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null)];
+    const replies = [ok(3), ok(['2', '0:1700000000000']), ok(2), ok(['7', '6']), ok(1), ok(['9', String(2 ** 32 + 1)]), ok(0), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null), ok([])];
     const [follow] = run(step!, replies, s);
     expect(value(s, 'queue_tasks', { state: 'waiting' })).toBe(2 + 2 + 1);
     // Oldest candidates: wait's tail skipping the marker, paused's tail, next prioritized job.
@@ -72,6 +72,30 @@ describe('BullMQ replies', () => {
     expect(value(s, 'queue_oldest_task_age_seconds', {})).toBe(6);
     // Metrics not enabled: no counters at all.
     expect(s.samples.filter((x) => x.family.endsWith('_total'))).toEqual([]);
+  });
+
+  it('takes the oldest prioritized job over the learned bands, and active jobs without a lock as stuck', () => {
+    const [step] = plan(bullmqLayout, { ...q, bands: [1, 100] }, 10_000);
+    expect(step!.commands.slice(15)).toEqual([
+      ['ZRANGEBYSCORE', 'bull:old:prioritized', String(2 ** 32), `(${2 * 2 ** 32}`, 'WITHSCORES', 'LIMIT', 0, 1],
+      ['ZRANGEBYSCORE', 'bull:old:prioritized', String(100 * 2 ** 32), `(${101 * 2 ** 32}`, 'WITHSCORES', 'LIMIT', 0, 1],
+    ]);
+    const s = sink();
+    const head = ok(['8', String(2 ** 32 + 5)]);
+    const replies = [ok(0), ok([]), ok(0), ok([]), ok(4), head, ok(3), ok(0), ok(0), ok(0), ok(2), ok(0), ok(null), ok(null), ok(['a1', 'a2', 'a3']), head, ok(['3', String(100 * 2 ** 32 + 2)])];
+    const [follow] = run(step!, replies, s);
+    expect(value(s, 'queue_tasks', { state: 'deferred' })).toBe(2);
+    // Job 3 (priority 100, counter 2) is older than job 8 (priority 1, counter 5), though served later.
+    expect(follow?.commands).toEqual([
+      ['HGET', 'bull:old:3', 'timestamp'],
+      ['EXISTS', 'bull:old:a1:lock'],
+      ['EXISTS', 'bull:old:a2:lock'],
+      ['EXISTS', 'bull:old:a3:lock'],
+    ]);
+    run(follow!, [ok('4000'), ok(1), ok(0), ok(1)], s);
+    expect(value(s, 'queue_oldest_task_age_seconds', {})).toBe(6);
+    expect(value(s, 'queue_tasks', { state: 'active' })).toBe(2);
+    expect(value(s, 'queue_tasks', { state: 'stuck' })).toBe(1);
   });
 
   it('oldestOfTail handles empty, single and marker-only lists', () => {
@@ -83,7 +107,7 @@ describe('BullMQ replies', () => {
   it('reports failed = 0 when only metrics:completed exists yet', () => {
     const [step] = plan(bullmqLayout, q, 0);
     const s = sink();
-    run(step!, [ok(0), ok([]), ok(0), ok([]), ok(0), ok([]), ok(0), ok(0), ok(0), ok(0), ok(1), ok('12'), ok(null)], s);
+    run(step!, [ok(0), ok([]), ok(0), ok([]), ok(0), ok([]), ok(0), ok(0), ok(0), ok(0), ok(0), ok(1), ok('12'), ok(null), ok([])], s);
     expect(value(s, 'queue_processed_total', {})).toBe(12);
     expect(value(s, 'queue_failed_total', {})).toBe(0);
     expect(value(s, 'queue_paused', {})).toBe(1);

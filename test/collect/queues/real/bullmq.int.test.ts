@@ -113,10 +113,11 @@ describe('BullMQ (bullmq package) against queuescope', () => {
     expect(live.get('queue_oldest_task_age_seconds', { queue: MEDIA, framework: 'bullmq' })).toBeCloseTo((liveNow - oldest) / 1000, 3);
   });
 
-  it('keeps the same queue name under two prefixes apart', () => {
+  it('keeps the same queue name under two prefixes apart (the later entry’s is qualified)', () => {
     expect(live.get('queuescope_discovered_queues', { framework: 'bullmq' })).toBe(4);
     expect(statesOf(live, 'bullmq', `{app}:${MAIL}`)).toMatchObject({ waiting: counts[`{app}:${MAIL}`]!.waiting });
-    expect(statesOf(live, 'bullmq', `bull:${MAIL}`)).toMatchObject({ waiting: counts[`bull:${MAIL}`]!.waiting });
+    expect(statesOf(live, 'bullmq', MAIL)).toMatchObject({ waiting: counts[`bull:${MAIL}`]!.waiting });
+    expect(live.get('queue_info', { queue: MAIL, framework: 'bullmq', key: `bull:${MAIL}:wait` })).toBe(1);
     expect(counts[`{app}:${MAIL}`]!.waiting).toBe(3);
     expect(counts[`bull:${MAIL}`]!.waiting).toBe(1);
     expect(live.get('queue_info', { queue: `{app}:${MAIL}`, framework: 'bullmq', key: `{app}:${MAIL}:wait` })).toBe(1);
