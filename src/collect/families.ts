@@ -62,7 +62,7 @@ export const FAMILIES = {
   queuescope_scrape_collector_duration_seconds: g('Seconds the collector took in the last collection.'),
   queuescope_discovered_queues: g('Queues found by the last discovery pass, per framework.'),
   queuescope_discovery_duration_seconds: g('Seconds the last discovery pass took.'),
-  queuescope_discovery_truncated: g('1 when scrape.maxQueues stopped the last discovery pass.'),
+  queuescope_discovery_truncated: g('1 when scrape.maxQueues (a cap per framework) cut this framework\'s queues in the last discovery pass.'),
 } as const satisfies Record<string, FamilyDef>;
 
 /** A family name the engine knows; MySQL families are dynamic and declared by the MySQL collector. */

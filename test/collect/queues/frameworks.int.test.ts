@@ -210,6 +210,6 @@ describe('the whole collection', () => {
     expect(scraped.get('queuescope_discovered_queues', { framework: 'sidekiq' })).toBe(4);
     expect(scraped.get('queuescope_discovered_queues', { framework: 'rq' })).toBe(2);
     expect(scraped.get('queuescope_discovered_queues', { framework: 'stream' })).toBe(0);
-    expect(scraped.get('queuescope_discovery_truncated')).toBe(0);
+    for (const f of ['asynq', 'sidekiq', 'celery', 'rq', 'stream']) expect(scraped.get('queuescope_discovery_truncated', { framework: f }), f).toBe(0);
   });
 });
