@@ -28,8 +28,8 @@ interface Stats {
   dead: number;
   processes: number;
   workers: number;
-  /** `at` = ruby's clock (unix s) when it computed `latency` */
-  queues: Record<string, { size: number; latency: number; at: number; paused: boolean }>;
+  /** `enqueued_at`: JobRecord#enqueued_at (unix s) of the oldest job (the last of Queue#to_a), null when empty */
+  queues: Record<string, { size: number; latency: number; enqueued_at: number | null; paused: boolean }>;
   busy: Record<string, number>;
   stuck: Record<string, number>;
   process_list: { identity: string; beat: number; busy: number }[];
@@ -89,10 +89,13 @@ describe('Sidekiq 6.4.1 (ruby-sidekiq) against queuescope', () => {
   it('waiting per queue equals Queue#size, the age Queue#latency', () => {
     for (const q of [ZOO, FAIL, HANG]) {
       expect(live.scraped.get('queue_tasks', { queue: q, framework: 'sidekiq', state: 'waiting' }), q).toBe(live.sk.queues[q]!.size);
-      // Queue#latency is now − enqueued_at of the oldest job at ruby's clock; compare at queuescope's.
-      const { size, latency, at } = live.sk.queues[q]!;
-      const age = size === 0 ? 0 : live.nowMs / 1000 - (at - latency);
-      expect(live.scraped.get('queue_oldest_task_age_seconds', { queue: q, framework: 'sidekiq' }), q).toBeCloseTo(age, 2);
+      // Queue#latency is now − enqueued_at of the oldest job at ruby's (later) clock; compare that job's enqueued_at at queuescope's.
+      const { size, latency, enqueued_at: at } = live.sk.queues[q]!;
+      const age = size === 0 ? 0 : live.nowMs / 1000 - at!;
+      const got = live.scraped.get('queue_oldest_task_age_seconds', { queue: q, framework: 'sidekiq' })!;
+      expect(got, q).toBeCloseTo(age, 2);
+      expect(latency - got, q).toBeGreaterThanOrEqual(0);
+      expect(latency - got, q).toBeLessThan(10);
     }
     expect(live.sk.queues[ZOO]!.size).toBe(3);
     expect(live.sk.queues[HANG]!.size).toBe(1);
