@@ -95,6 +95,8 @@ describe('RQ 1.13 (python3-rq) against queuescope', () => {
     expect(want.stuck).toBe(1);
     expect(want.active).toBe(0);
     expect(statesOf(dead.scraped, 'rq', HANG)).toEqual(want);
+    // Worker.count still counts the killed worker (RQ cleans its registry lazily): so does queuescope.
+    expect(dead.scraped.get('queue_workers', { queue: HANG, framework: 'rq' })).toBe(dead.rq.queues[HANG]!.workers);
   });
 
   it('the oldest waiting age comes from the head job’s enqueued_at', () => {
