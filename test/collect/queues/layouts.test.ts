@@ -98,6 +98,19 @@ describe('BullMQ replies', () => {
     expect(value(s, 'queue_tasks', { state: 'stuck' })).toBe(1);
   });
 
+  it('counts workers from CLIENT LIST per prefix, and a user without +client|list is not a failure', () => {
+    const [step] = bullmqLayout.deploymentSteps!(JSON.stringify({ prefix: 'bull', queues: [['old', 'old'], ['new', 'bull:new']] }));
+    expect(step!.commands).toEqual([['CLIENT', 'LIST']]);
+    const s = sink();
+    step!.read([ok('id=1 name=bull:b2xk age=1\nid=2 name=bull:b2xk:w:x age=1\nid=3 name= age=1\n')], s, 0);
+    expect(value(s, 'queue_workers', { queue: 'old' })).toBe(2);
+    expect(value(s, 'queue_workers', { queue: 'bull:new' })).toBe(0);
+    const denied = sink();
+    step!.read([[new Error("NOPERM User queuescope has no permissions to run the 'client|list' command"), null]], denied, 0);
+    expect(denied.samples).toEqual([]);
+    expect(denied.failures).toEqual([]);
+  });
+
   it('oldestOfTail handles empty, single and marker-only lists', () => {
     expect(oldestOfTail([])).toEqual({ id: undefined, marker: false });
     expect(oldestOfTail(['5'])).toEqual({ id: '5', marker: false });
