@@ -2,10 +2,12 @@
  * The real frameworks' own processes for the real-framework tests: their
  * client scripts (test/fixtures/real/*, run to completion, one JSON object out)
  * and their workers (long-running, each in its own process group so that a
- * SIGKILL reaches the children too: RQ's work horse, Celery's pool).
+ * SIGKILL reaches the children too: Celery's pool). RQ's work horse leaves
+ * the group (`os.setsid()` in `Worker.fork_work_horse`), so every descendant
+ * found in /proc is killed as well.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** test/fixtures/real, the scripts' folder (also their working directory and PYTHONPATH). */
@@ -44,6 +46,43 @@ export function runJson<T = Record<string, unknown>>(cmd: string, args: string[]
   return JSON.parse(last) as T;
 }
 
+/** Every live descendant of `pid` (Linux /proc: each process's PPid). */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const m = /^PPid:\s+(\d+)$/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'));
+      if (m) parent.set(Number(entry), Number(m[1]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    for (const [child, pp] of parent) if (pp === p) (out.push(child), todo.push(child));
+  }
+  return out;
+}
+
+/** Pids of live processes whose command line contains `text` (to prove a kill reached every child). */
+export function processesMatching(text: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1];
+      if (cmd.includes(text) && state !== 'Z') out.push(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
 /** A framework worker running in its own process group. */
 export interface WorkerProcess {
   readonly pid: number;
@@ -66,11 +105,16 @@ export function startWorker(cmd: string, args: string[], env: Record<string, str
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${cmd} did not start`);
+  let family: number[] = [];
   const signalGroup = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      // the group is gone already
+    // Children that left the group (RQ's work horse calls setsid) are found before the signal.
+    family = [...new Set([...family, ...descendants(pid)])];
+    for (const target of [-pid, ...(sig === 'SIGKILL' ? family : [])]) {
+      try {
+        process.kill(target, sig);
+      } catch {
+        // gone already
+      }
     }
   };
   const w: WorkerProcess = {

@@ -12,7 +12,7 @@ import type { DiscoverConfig } from '../../../../src/config/schema.js';
 import { waitFor } from '../../../helpers/ports.js';
 import { startRedis, type RedisServer } from '../../../helpers/redis-server.js';
 import { sidecarConnection, type Scraped } from '../harness.js';
-import { killAllWorkers, PYTHON, requireDebian, runJson, startWorker, type WorkerProcess } from './processes.js';
+import { killAllWorkers, processesMatching, PYTHON, requireDebian, runJson, startWorker, type WorkerProcess } from './processes.js';
 import { scrapeFrameworks, statesOf } from './sidecar.js';
 
 const ZOO = 'mail:outbound-ü x'; // every state; ':' '-' space and a non-ASCII letter
@@ -29,6 +29,7 @@ let sidecar: Redis;
 let worker: WorkerProcess;
 let live: { scraped: Scraped; rq: RqCounts; nowMs: number };
 let dead: { scraped: Scraped; rq: RqCounts; nowMs: number };
+let horsesLeft: number[];
 
 beforeAll(async () => {
   requireDebian(PYTHON, 'python3-rq', ['-c', 'import rq']);
@@ -45,6 +46,7 @@ beforeAll(async () => {
 
   // SIGKILL mid-job (work horse included); look at the moment its started entry has expired.
   await worker.kill();
+  horsesLeft = await waitFor('the work horse to be gone too', () => (processesMatching(redis.url).length === 0 ? [] : undefined), 5000).catch(() => processesMatching(redis.url));
   const [, score] = await redis.client.zrange(`rq:wip:${HANG}`, 0, 0, 'WITHSCORES');
   nowMs = (Number(score) + 1) * 1000;
   scraped = await scrapeFrameworks(sidecar, discover, nowMs);
@@ -91,6 +93,8 @@ describe('RQ 1.13 (python3-rq) against queuescope', () => {
   });
 
   it('the job of the SIGKILLed worker is stuck once its started entry expired, not active', () => {
+    // The kill reached the worker and its work horse (which RQ moves into its own session).
+    expect(horsesLeft).toEqual([]);
     const want = expected(dead.rq.queues[HANG]!);
     expect(want.stuck).toBe(1);
     expect(want.active).toBe(0);
