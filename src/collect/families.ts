@@ -21,7 +21,7 @@ const info = (help: string): FamilyDef => ({ type: 'info', help });
  */
 export const FAMILIES = {
   // Queues (any backend)
-  queue_tasks: g('Tasks per state (waiting: LLEN / stream group lag / framework pending list; active, scheduled, retry, dead, completed: the framework\'s own list or sorted set).'),
+  queue_tasks: g('Tasks per state (waiting: LLEN / stream group lag / framework pending list; active, scheduled, retry, dead, completed, deferred, aggregating, canceled: the framework\'s own list or sorted set; stuck: active work whose owner is gone: expired lease, missing lock, started past expiry, stale heartbeat, PEL entry idle past the threshold).'),
   queue_oldest_task_age_seconds: g('Seconds since the oldest waiting task was enqueued (stream: first entry after the group\'s last-delivered-id; list: the head task\'s created_at; framework enqueue timestamps). 0 when nothing waits.'),
   queue_enqueued_total: c('Tasks ever enqueued (HLEN of the details hash; stream entries-added; framework counters).'),
   queue_processed_total: c('Tasks that finished processing, successful or not (SCARD done + SCARD failed; processed counters).'),
@@ -31,6 +31,8 @@ export const FAMILIES = {
   queue_backlog_threshold: g('Waiting-task threshold from the queuescope config, for alert rules.'),
   queue_latency_threshold_seconds: g('Oldest-task-age threshold in seconds from the queuescope config, for alert rules.'),
   queue_info: info('One series per queue; key is the main Redis key or key prefix.'),
+  queue_workers: g('Live worker processes serving the queue where the framework records them (Sidekiq processes SCARD processes, RQ SCARD rq:workers:<q>, BullMQ CLIENT LIST names); queue="*" where kept globally.'),
+  queue_broker_unacked: g('Messages delivered to a Celery worker and not yet acknowledged (HLEN of kombu\'s global unacked hash).'),
 
   // Streams (detail)
   queue_stream_length: g('Entries in the stream (XINFO STREAM length).'),
@@ -60,7 +62,7 @@ export const FAMILIES = {
   queuescope_scrape_collector_duration_seconds: g('Seconds the collector took in the last collection.'),
   queuescope_discovered_queues: g('Queues found by the last discovery pass, per framework.'),
   queuescope_discovery_duration_seconds: g('Seconds the last discovery pass took.'),
-  queuescope_discovery_truncated: g('1 when scrape.maxQueues stopped the last discovery pass.'),
+  queuescope_discovery_truncated: g('1 when scrape.maxQueues (a cap per framework) cut this framework\'s queues in the last discovery pass.'),
 } as const satisfies Record<string, FamilyDef>;
 
 /** A family name the engine knows; MySQL families are dynamic and declared by the MySQL collector. */

@@ -49,6 +49,7 @@ export class Discovery {
   private passes = 0;
   private lastDurationSeconds = 0;
   private truncated = false;
+  private truncatedFrameworks: readonly string[] = [];
   private readonly outage = new Outage();
   private readonly loggedProblems = new SeenOnce();
   private readonly now: () => number;
@@ -109,7 +110,8 @@ export class Discovery {
   /**
    * Adds discovery's own gauges once a pass has run: `queuescope_discovered_queues{framework}`
    * for every configured layout, `queuescope_discovery_duration_seconds` (last pass) and
-   * `queuescope_discovery_truncated`.
+   * `queuescope_discovery_truncated{framework}` (1 for each framework whose
+   * queues `maxQueues` cut).
    */
   addSamples(builder: CollectionBuilder): void {
     if (this.passes === 0) return;
@@ -117,7 +119,8 @@ export class Discovery {
     const frameworks = new Set<DiscoveredFramework>(this.entries.map((e) => e.framework));
     for (const f of frameworks) builder.add('queuescope_discovered_queues', { framework: f }, counts[f] ?? 0);
     builder.add('queuescope_discovery_duration_seconds', {}, this.lastDurationSeconds);
-    builder.add('queuescope_discovery_truncated', {}, this.truncated ? 1 : 0);
+    const cut = new Set(this.truncatedFrameworks);
+    for (const f of frameworks) builder.add('queuescope_discovery_truncated', { framework: f }, cut.has(f) ? 1 : 0);
   }
 
   /** Stops the interval and waits for a running pass (which stops at its next SCAN page). */
@@ -145,11 +148,12 @@ export class Discovery {
       this.cachedCollectors = buildCollectors(result.queues);
       for (const p of result.problems) this.logProblem(p);
       if (result.truncated && !this.truncated) {
-        log.warn({ maxQueues: scrape.maxQueues }, 'discovery stopped at scrape.maxQueues; raise it or narrow the discover: patterns');
+        log.warn({ maxQueues: scrape.maxQueues, frameworks: result.truncatedFrameworks }, 'discovery stopped at scrape.maxQueues for some frameworks; raise it or narrow the discover: patterns');
       } else if (!result.truncated && this.truncated) {
         log.info({ maxQueues: scrape.maxQueues }, 'discovery no longer reaches scrape.maxQueues');
       }
       this.truncated = result.truncated;
+      this.truncatedFrameworks = result.truncatedFrameworks;
       if (this.outage.recover()) log.info('discovery pass succeeded again');
       log.debug({ queues: countQueues(result.queues), seconds: (performance.now() - t0) / 1000 }, 'discovery pass done');
     } catch (err) {

@@ -5,7 +5,7 @@
  * in its module (`collect/queues/<fw>.ts`, `discover.find`); this file runs
  * them in order and keeps the bookkeeping they share.
  *
- * Order (which also decides what `maxQueues` cuts): the phases of
+ * `maxQueues` caps each framework on its own. Order (which also decides what it cuts within a framework): the phases of
  * {@link DiscoverSpec} (`named`, then `listed`, then `pattern`), each over the
  * `discover:` entries in config order. Pattern phases skip keys that belong
  * to a framework configured beside them (its `ownedPrefix`, `ownsKey`, and
@@ -42,8 +42,10 @@ export function countQueues(q: DiscoveredQueues): Record<string, number> {
 /** A pass's outcome. */
 export interface PassResult {
   readonly queues: DiscoveredQueues;
-  /** true when `maxQueues` stopped the pass */
+  /** true when `maxQueues` stopped the pass for some framework */
   readonly truncated: boolean;
+  /** the frameworks whose queues `maxQueues` cut (each framework has its own cap) */
+  readonly truncatedFrameworks: readonly string[];
   /** things that could not be read but did not stop the pass (a registry of the wrong type…) */
   readonly problems: string[];
 }
@@ -52,7 +54,7 @@ export interface PassResult {
 export interface PassOptions {
   /** SCAN COUNT hint (`scrape.scanCount`) */
   readonly scanCount: number;
-  /** cap on queues found (`scrape.maxQueues`) */
+  /** cap on queues found per framework (`scrape.maxQueues`) */
   readonly maxQueues: number;
   /** absolute unix ms by which each registry / TYPE batch must answer */
   readonly batchDeadlineMs: () => number;
@@ -91,9 +93,10 @@ export async function discoverQueues(configs: readonly DiscoverConfig[], executo
   const problems: string[] = [];
   const declaredKeys = new Set(opts.declared.map((d) => d.key));
   const declaredNames = new Set(opts.declared.map((d) => d.name));
-  let total = 0;
-  let truncated = false;
-  const full = (): boolean => truncated || opts.stopped?.() === true;
+  // Each framework has its own cap, so 10,000 lists cannot crowd out every stream.
+  const totals = new Map<string, number>();
+  const cut = new Set<string>();
+  const stopped = (): boolean => opts.stopped?.() === true;
   const seen = new Map<string, Set<string>>();
   const ownedKeys = new Set<string>();
   const prefixes: { framework: string; prefix: string }[] = [];
@@ -131,8 +134,9 @@ export async function discoverQueues(configs: readonly DiscoverConfig[], executo
   for (const phase of PHASES) {
     for (const e of entries) {
       if (e.spec.phase !== phase) continue;
-      if (full()) break;
+      if (stopped()) break;
       const name = e.module.name;
+      const full = (): boolean => cut.has(name) || stopped();
       const found = out.get(name)!;
       let seenHere = seen.get(name);
       if (!seenHere) seen.set(name, (seenHere = new Set()));
@@ -164,11 +168,12 @@ export async function discoverQueues(configs: readonly DiscoverConfig[], executo
         own: (key) => void ownedKeys.add(key),
         seen: (id) => frameworkSeen.has(id),
         admit(id) {
+          const total = totals.get(name) ?? 0;
           if (total >= opts.maxQueues) {
-            truncated = true;
+            cut.add(name);
             return false;
           }
-          total++;
+          totals.set(name, total + 1);
           frameworkSeen.add(id);
           return true;
         },
@@ -183,5 +188,5 @@ export async function discoverQueues(configs: readonly DiscoverConfig[], executo
     }
   }
 
-  return { queues: out, truncated, problems };
+  return { queues: out, truncated: cut.size > 0, truncatedFrameworks: [...cut].sort(), problems };
 }

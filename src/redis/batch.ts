@@ -75,15 +75,17 @@ export async function scanNode(client: Redis, opts: ScanOptions, onKeys: (keys: 
 /** Commands the engine may send. Anything else is a programming error: queuescope never writes. */
 export const READ_ONLY_COMMANDS = new Set([
   'PING', 'INFO', 'TYPE', 'EXISTS', 'GET', 'MGET', 'STRLEN',
-  'LLEN', 'LINDEX', 'LRANGE', 'HLEN', 'HGET', 'HMGET', 'HGETALL', 'HEXISTS',
+  'LLEN', 'LINDEX', 'LRANGE', 'HLEN', 'HGET', 'HMGET', 'HGETALL', 'HVALS', 'HEXISTS',
   'SCARD', 'SISMEMBER', 'SMEMBERS', 'SSCAN', 'ZCARD', 'ZCOUNT', 'ZRANGE', 'ZRANGEBYSCORE', 'ZSCORE',
   'XLEN', 'XINFO', 'XPENDING', 'XRANGE', 'XREVRANGE', 'SCAN',
+  // CLIENT LIST only (BullMQ workers by client name): see assertReadOnly.
+  'CLIENT',
 ]);
 
 /** The key a command touches (for Cluster routing); undefined for keyless commands. */
 export function keyOf(command: Command): string | undefined {
   const name = command[0].toUpperCase();
-  if (name === 'PING' || name === 'INFO' || name === 'SCAN') return undefined;
+  if (name === 'PING' || name === 'INFO' || name === 'SCAN' || name === 'CLIENT') return undefined;
   const arg = name === 'XINFO' ? command[2] : command[1];
   return arg === undefined ? undefined : String(arg);
 }
@@ -92,6 +94,7 @@ export function keyOf(command: Command): string | undefined {
 export function assertReadOnly(command: Command): void {
   const name = command[0].toUpperCase();
   if (!READ_ONLY_COMMANDS.has(name)) throw new Error(`refusing to send ${name}: queuescope only reads from a monitored Redis`);
+  if (name === 'CLIENT' && String(command[1]).toUpperCase() !== 'LIST') throw new Error(`refusing to send CLIENT ${String(command[1])}: only CLIENT LIST is read`);
 }
 
 /** A command argument as ioredis should send it: a string with escaped key bytes as its exact bytes. */

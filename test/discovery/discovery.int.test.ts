@@ -27,7 +27,7 @@ const ALL: DiscoverConfig[] = [
   { framework: 'asynq', ...common },
   { framework: 'bullmq', prefix: 'bull', ...common },
   { framework: 'sidekiq', namespace: '', ...common },
-  { framework: 'celery', queues: ['celery'], prioritySteps: [0, 3, 6, 9], ...common },
+  { framework: 'celery', queues: ['celery'], prioritySteps: [0, 3, 6, 9], sep: '\x06\x16', globalKeyprefix: '', ...common },
   { framework: 'rq', ...common },
   { framework: 'stream', match: '*', consumers: true, ...common },
   { framework: 'list', match: 'jobs:*', oldestAt: 'head', ...common },
@@ -123,7 +123,7 @@ describe('discovery passes', () => {
     expect(b.collection.find('queue_info', { framework: 'rq' })).toEqual([]);
   });
 
-  it('stops at maxQueues, says so in a gauge and a log line', async () => {
+  it('stops each framework at maxQueues on its own, says which in a gauge and a log line', async () => {
     for (let i = 0; i < 8; i++) await redis.client.sadd('asynq:queues', `q${i}`);
     for (let i = 0; i < 4; i++) await redis.client.xadd(`s${i}_stream`, '*', 'a', '1');
     const { log, lines } = capturingLogger();
@@ -131,9 +131,11 @@ describe('discovery passes', () => {
     await d.refresh();
     const found = names(d);
     expect(found.asynq).toEqual(['q0', 'q1', 'q2', 'q3', 'q4']);
-    expect(found.stream).toEqual([]);
+    // asynq's 8 queues do not crowd out the streams: each framework has its own cap.
+    expect(found.stream).toHaveLength(4);
     const s = await scrapeOnce(sidecar, () => d.collectors(), Date.now(), { extra: (x) => d.addSamples(x) });
-    expect(s.get('queuescope_discovery_truncated')).toBe(1);
+    expect(s.get('queuescope_discovery_truncated', { framework: 'asynq' })).toBe(1);
+    expect(s.get('queuescope_discovery_truncated', { framework: 'stream' })).toBe(0);
     expect(s.get('queuescope_discovered_queues', { framework: 'asynq' })).toBe(5);
     expect(lines.filter((l) => l.level === 40 && /maxQueues/.test(String(l.msg)))).toHaveLength(1);
     expect(lines.find((l) => l.level === 40)?.maxQueues).toBe(5);

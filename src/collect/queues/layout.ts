@@ -8,7 +8,7 @@ import { attempt, counterValue, int, stringOrNull } from '../replies.js';
 import type { FollowUp, Labels, ReadStep, SampleSink } from '../types.js';
 
 /** The normalised states of `queue_tasks` (shared/spec/metrics.md, state table). */
-export type QueueState = 'waiting' | 'active' | 'scheduled' | 'retry' | 'dead' | 'completed';
+export type QueueState = 'waiting' | 'active' | 'scheduled' | 'retry' | 'dead' | 'completed' | 'stuck' | 'deferred' | 'aggregating' | 'canceled';
 
 /** What every queue has, whatever its layout. */
 export interface QueueIdentity {

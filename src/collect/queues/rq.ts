@@ -1,29 +1,34 @@
 /**
- * RQ queues (rq/rq, `rq/queue.py` and `rq/registry.py`, checked at RQ 2.10.0).
+ * RQ queues (rq/rq, `rq/queue.py`, `rq/registry.py`, `rq/worker.py`,
+ * `rq/worker_registration.py`; checked at RQ 1.13 as Debian packages it and at
+ * 2.10).
  *
  * | key | type | read as |
  * |---|---|---|
  * | `rq:queues` | SET of queue **keys** (`rq:queue:<q>`) | discovery |
  * | `rq:queue:<q>` | LIST of job ids, RPUSH / LPOP (oldest at index 0); `Queue.count` is LLEN | waiting |
- * | `rq:wip:<q>` | ZSET `StartedJobRegistry`, member `<job id>:<execution id>`, score = expiry (now + timeout + 60 s, or `+inf`) | active |
+ * | `rq:wip:<q>` | ZSET `StartedJobRegistry`, member `<job id>` (1.x) or `<job id>:<execution id>` (2.x), score = expiry: now + min(timeout, 30 s monitoring interval) + 60 s, renewed by the worker's heartbeat (`Worker.get_heartbeat_ttl`, `Job.heartbeat`) | active; past its expiry: stuck |
  * | `rq:finished:<q>` / `rq:failed:<q>` | ZSETs scored by expiry (result / failure TTL) | completed / dead |
- * | `rq:scheduled:<q>` | ZSET scored by the time to enqueue | scheduled |
- * | `rq:deferred:<q>` | ZSET (waiting for dependencies), scored by creation time | scheduled |
+ * | `rq:scheduled:<q>` | ZSET scored by the time to enqueue (also a failed job's `Retry` with an interval) | scheduled |
+ * | `rq:deferred:<q>` | ZSET `DeferredJobRegistry` (waiting for `depends_on`) | deferred |
+ * | `rq:canceled:<q>` | ZSET `CanceledJobRegistry` (`Job.cancel`) | canceled |
+ * | `rq:workers:<q>` | SET of the keys of workers listening on the queue (`worker_registration.register`) | `queue_workers` |
  * | `rq:job:<id>` | HASH with `enqueued_at` = UTC `%Y-%m-%dT%H:%M:%S.%fZ` (`utils.utcformat`) | oldest task age |
  *
  * RQ's `registry.count` runs `cleanup()` first, which for the started,
- * finished and failed registries removes entries scored `0 ≤ score ≤ now`
- * (expired: a crashed worker's job, results past their TTL) — a write, which
- * queuescope never does. The same number is read without writing:
- * `ZCARD − ZCOUNT key 0 now` (now in whole unix seconds, as
- * `utils.current_timestamp`), so an expired entry a scrape would otherwise
- * count as active is left out, as RQ's own `rq info` leaves it out. The
- * scheduled and deferred registries have no cleanup (ZCARD). `rq:canceled:<q>`
- * has no row in the state table; RQ keeps no per-queue processed / failed
- * counters (only per worker) and no per-queue pause.
+ * finished and failed registries removes entries scored `0 ≤ score ≤ now` —
+ * a write, which queuescope never does. The same numbers are read without
+ * writing: `ZCARD − ZCOUNT key 0 now` (now in whole unix seconds, as
+ * `utils.current_timestamp`). A started entry past its expiry is a job whose
+ * worker stopped heart-beating (killed, OOM): RQ's cleanup would move it to
+ * failed; queuescope reports it as `stuck` (and not as `active`) until then.
+ * `queue_workers` is `Worker.count(queue=q)`: SCARD of `rq:workers:<q>`
+ * (a SIGKILLed worker stays in it until RQ's `clean_worker_registry`).
+ * RQ keeps no per-queue processed / failed counters (only per worker) and no
+ * per-queue pause.
  *
- * First batch: LLEN, LINDEX 0, (ZCARD + ZCOUNT) × 3, ZCARD × 2. Second batch:
- * HGET `rq:job:<oldest id>` `enqueued_at`.
+ * First batch: LLEN, LINDEX 0, (ZCARD + ZCOUNT) × 3, ZCARD × 3, SCARD. Second
+ * batch: HGET `rq:job:<oldest id>` `enqueued_at`.
  */
 import { z } from 'zod';
 import { thresholds } from '../../config/fields.js';
@@ -49,6 +54,9 @@ export function rqKeys(name: string) {
     failed: `rq:failed:${name}`,
     scheduled: `rq:scheduled:${name}`,
     deferred: `rq:deferred:${name}`,
+    canceled: `rq:canceled:${name}`,
+    /** SET of the keys of workers listening on the queue (`worker_registration.WORKERS_BY_QUEUE_KEY`) */
+    workers: `rq:workers:${name}`,
     job: (id: string) => `rq:job:${id}`,
   };
 }
@@ -65,7 +73,7 @@ function enqueuedAtMs(at: string, what: string): number {
 }
 
 /** Registries RQ cleans up on count(), in command order: live entries = all − those scored in [0, now]. */
-const CLEANED: readonly QueueState[] = ['active', 'completed', 'dead'];
+const CLEANED: readonly QueueState[] = ['completed', 'dead'];
 
 /** The RQ layout: the queue and its registries as RQ counts them, then the head job's `enqueued_at`. */
 export const rqLayout: QueueLayout<RqQueue> = {
@@ -73,11 +81,16 @@ export const rqLayout: QueueLayout<RqQueue> = {
   steps(q) {
     const k = rqKeys(q.name);
     const labels = { queue: q.name, framework: 'rq' };
-    const cleaned = [k.wip, k.finished, k.failed];
-    const commands: PlannedCommand[] = [['LLEN', k.queue], ['LINDEX', k.queue, 0]];
+    const cleaned = [k.finished, k.failed];
     // now in whole unix seconds, as `utils.current_timestamp`.
+    const commands: PlannedCommand[] = [
+      ['LLEN', k.queue],
+      ['LINDEX', k.queue, 0],
+      ['ZCARD', k.wip],
+      ['ZCOUNT', k.wip, 0, clock('whole_s')],
+    ];
     for (const key of cleaned) commands.push(['ZCARD', key], ['ZCOUNT', key, 0, clock('whole_s')]);
-    commands.push(['ZCARD', k.scheduled], ['ZCARD', k.deferred]);
+    commands.push(['ZCARD', k.scheduled], ['ZCARD', k.deferred], ['ZCARD', k.canceled], ['SCARD', k.workers]);
     const step: ReadStep<string> = {
       commands,
       read(r, sink, nowMs) {
@@ -85,16 +98,31 @@ export const rqLayout: QueueLayout<RqQueue> = {
         const waiting = attempt(sink, int, r[0], `LLEN ${k.queue}`);
         if (waiting !== undefined) sink.add('queue_tasks', { ...labels, state: 'waiting' }, waiting);
         const oldestId = attempt(sink, stringOrNull, r[1], `LINDEX ${k.queue} 0`);
+        // Started entries past their expiry belong to a worker that stopped heart-beating: stuck, not active.
+        const started = attempt(sink, int, r[2], `ZCARD ${k.wip}`);
+        const expired = attempt(sink, int, r[3], `ZCOUNT ${k.wip} 0 ${nowS}`);
+        if (started !== undefined && expired !== undefined) {
+          sink.add('queue_tasks', { ...labels, state: 'active' }, Math.max(0, started - expired));
+          sink.add('queue_tasks', { ...labels, state: 'stuck' }, expired);
+        }
         CLEANED.forEach((state, i) => {
           const key = cleaned[i]!;
-          const card = attempt(sink, int, r[2 + 2 * i], `ZCARD ${key}`);
-          const expired = attempt(sink, int, r[3 + 2 * i], `ZCOUNT ${key} 0 ${nowS}`);
+          const card = attempt(sink, int, r[4 + 2 * i], `ZCARD ${key}`);
+          const gone = attempt(sink, int, r[5 + 2 * i], `ZCOUNT ${key} 0 ${nowS}`);
           // A failed ZCARD or ZCOUNT is already reported.
-          if (card !== undefined && expired !== undefined) sink.add('queue_tasks', { ...labels, state }, Math.max(0, card - expired));
+          if (card !== undefined && gone !== undefined) sink.add('queue_tasks', { ...labels, state }, Math.max(0, card - gone));
         });
-        const scheduled = attempt(sink, int, r[8], `ZCARD ${k.scheduled}`);
-        const deferred = attempt(sink, int, r[9], `ZCARD ${k.deferred}`);
-        if (scheduled !== undefined && deferred !== undefined) sink.add('queue_tasks', { ...labels, state: 'scheduled' }, scheduled + deferred);
+        const plain: [QueueState, string][] = [
+          ['scheduled', k.scheduled],
+          ['deferred', k.deferred],
+          ['canceled', k.canceled],
+        ];
+        plain.forEach(([state, key], i) => {
+          const n = attempt(sink, int, r[8 + i], `ZCARD ${key}`);
+          if (n !== undefined) sink.add('queue_tasks', { ...labels, state }, n);
+        });
+        const workers = attempt(sink, int, r[11], `SCARD ${k.workers}`);
+        if (workers !== undefined) sink.add('queue_workers', labels, workers);
         if (oldestId === null || oldestId === undefined) {
           if (waiting === 0) sink.add('queue_oldest_task_age_seconds', labels, 0);
           return undefined;

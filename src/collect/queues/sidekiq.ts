@@ -1,6 +1,6 @@
 /**
  * Sidekiq queues (sidekiq/sidekiq). Key layout from `lib/sidekiq/api.rb` and
- * `lib/sidekiq/client.rb` (checked at 8.1.7), optionally under a
+ * `lib/sidekiq/client.rb` (checked at 8.1.7 and at 6.4.1 as Debian packages it), optionally under a
  * redis-namespace prefix `<ns>:`:
  *
  * | key | type | read as |
@@ -10,18 +10,21 @@
  * | `paused` | SET of paused queue names (`Stats#queue_summaries` SISMEMBERs it) | `queue_paused` |
  * | `schedule` / `retry` / `dead` | ZSETs, **global** (not per queue) | scheduled / retry / dead with `queue="*"` |
  * | `stat:processed` / `stat:failed` | STRING counters, global; `processed` counts failures too (`Processor` increments PROCESSED in `ensure`) | `queue_processed_total` / `queue_failed_total` with `queue="*"` |
+ * | `processes` / `<identity>` / `<identity>:workers` | process registry, heartbeat hash (`beat`), busy jobs with their queue (`launcher.rb`, see `sidekiq-busy.ts`) | active / stuck per queue, `queue_workers{queue="*"}` |
  *
  * A job's `enqueued_at` is a float in unix seconds before Sidekiq 8 and an
  * integer in unix milliseconds from 8.0 (`ApiUtils#calculate_latency` tells them
  * apart the same way: by type; here by magnitude, which agrees for any
- * date after 1973). Sidekiq keeps no per-queue active, scheduled, retry or
- * dead counts: busy jobs live in per-process `<identity>:work` hashes, and
- * those states are reported once, globally.
+ * date after 1973). Sidekiq keeps no per-queue scheduled, retry or dead
+ * counts: those states are reported once, globally. Busy jobs are per queue:
+ * each one's JSON in its process's `<identity>:workers` hash names its queue.
  */
 import { z } from 'zod';
 import { thresholds } from '../../config/fields.js';
-import { attempt, flag, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
-import type { ReadStep } from '../types.js';
+import type { Command } from '../../redis/command.js';
+import { array, attempt, flag, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
+import type { ReadStep, SampleSink } from '../types.js';
+import { busyQueues, isStale, MAX_PROCESSES } from './sidekiq-busy.js';
 import { addNamed, defineFramework } from './framework.js';
 import { addCounters, addTaskCounts, ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
@@ -44,6 +47,8 @@ export function sidekiqPrefix(namespace: string): string {
 export function sidekiqKeys(ns: string) {
   return {
     queues: `${ns}queues`,
+    /** SET of process identities (`launcher.rb`) */
+    processes: `${ns}processes`,
     queue: (name: string) => `${ns}queue:${name}`,
     paused: `${ns}paused`,
     schedule: `${ns}schedule`,
@@ -97,7 +102,7 @@ export const sidekiqLayout: QueueLayout<SidekiqQueue> = {
     };
     return [step];
   },
-  deploymentSteps: (ns) => [sidekiqGlobalStep(ns)],
+  deploymentSteps: (ns) => [sidekiqGlobalStep(ns), sidekiqBusyStep(ns)],
 };
 
 /** `queue_tasks{state}` of the global ZSETs, in command order. */
@@ -125,6 +130,70 @@ export function sidekiqGlobalStep(ns: string): ReadStep {
       addTaskCounts(sink, labels, r, 0, GLOBAL_STATES, zsets);
       addCounters(sink, labels, r[3], `GET ${k.processed}`, r[4], `GET ${k.failed}`);
       return undefined;
+    },
+  };
+}
+
+/** What the busy step's first batch hands its follow-up. */
+interface BusyCarry {
+  readonly processes: readonly string[];
+  readonly queues: readonly string[];
+}
+
+/**
+ * Busy jobs per queue and live processes of one deployment (see
+ * `sidekiq-busy.ts` for the facts): first batch SMEMBERS `processes` and
+ * `queues`; second batch, per process (at most {@link MAX_PROCESSES}), HGET
+ * `<identity>` `beat` and HVALS `<identity>:workers`. A busy job of a live
+ * process is `active` on its queue, one of a process whose beat is older than
+ * 20 s (or whose hash is gone) is `stuck`. `queue_workers{queue="*"}` counts
+ * the live processes: `ProcessSet#size` while every process heart-beats, but
+ * a killed one drops out after 20 s rather than when its record expires.
+ * @param ns key prefix (see {@link sidekiqPrefix})
+ */
+export function sidekiqBusyStep(ns: string): ReadStep<BusyCarry> {
+  const k = sidekiqKeys(ns);
+  const global = { queue: SIDEKIQ_GLOBAL_QUEUE, framework: 'sidekiq' };
+  const emit = (sink: SampleSink, queues: readonly string[], active: Map<string, number>, stuck: Map<string, number>): void => {
+    const names = new Set([...queues, ...active.keys(), ...stuck.keys()]);
+    for (const q of [...names].sort()) {
+      sink.add('queue_tasks', { queue: q, framework: 'sidekiq', state: 'active' }, active.get(q) ?? 0);
+      sink.add('queue_tasks', { queue: q, framework: 'sidekiq', state: 'stuck' }, stuck.get(q) ?? 0);
+    }
+  };
+  return {
+    commands: [
+      ['SMEMBERS', k.processes],
+      ['SMEMBERS', k.queues],
+    ],
+    read(r, sink) {
+      const processes = attempt(sink, array, r[0], `SMEMBERS ${k.processes}`);
+      const queues = attempt(sink, array, r[1], `SMEMBERS ${k.queues}`);
+      if (processes === undefined || queues === undefined) return undefined;
+      const names = queues.map((q) => String(q));
+      if (processes.length === 0) {
+        sink.add('queue_workers', global, 0);
+        emit(sink, names, new Map(), new Map());
+        return undefined;
+      }
+      return { processes: processes.map((p) => String(p)).sort().slice(0, MAX_PROCESSES), queues: names };
+    },
+    then: {
+      commands: (c) => c.processes.flatMap((id): Command[] => [['HGET', `${ns}${id}`, 'beat'], ['HVALS', `${ns}${id}:workers`]]),
+      read(r, c, sink, nowMs) {
+        const active = new Map<string, number>();
+        const stuck = new Map<string, number>();
+        let live = 0;
+        c.processes.forEach((id, i) => {
+          const beat = stringOrNull(r[2 * i], `HGET ${ns}${id} beat`);
+          const dead = isStale(beat, nowMs);
+          if (!dead) live++;
+          const into = dead ? stuck : active;
+          for (const q of busyQueues(array(r[2 * i + 1], `HVALS ${ns}${id}:workers`))) into.set(q, (into.get(q) ?? 0) + 1);
+        });
+        sink.add('queue_workers', global, live);
+        emit(sink, c.queues, active, stuck);
+      },
     },
   };
 }

@@ -127,7 +127,10 @@ export const streamLayout: QueueLayout<StreamQueue> = {
           const gl = { ...stream, group: g.name };
           sink.add('queue_stream_group_consumers', gl, g.consumers);
           sink.add('queue_stream_group_pending', gl, g.pending);
-          sink.add('queue_tasks', { ...labels, state: 'active', group: g.name }, g.pending);
+          if (g.pending === 0) {
+            sink.add('queue_tasks', { ...labels, state: 'active', group: g.name }, 0);
+            sink.add('queue_tasks', { ...labels, state: 'stuck', group: g.name }, 0);
+          }
           if (g.lag !== undefined) {
             sink.add('queue_stream_group_lag', gl, g.lag);
             sink.add('queue_tasks', { ...labels, state: 'waiting', group: g.name }, g.lag);
@@ -145,6 +148,8 @@ export const streamLayout: QueueLayout<StreamQueue> = {
           for (const r of groups) {
             const g = r.group;
             if (r.pending) out.push(['XPENDING', key, g.name]);
+            // Entries delivered and not acked for longer than the queue's latency threshold: their consumer is gone (Redis >= 6.2).
+            if (r.pending) out.push(['XPENDING', key, g.name, 'IDLE', q.latencyThreshold, '-', '+', MAX_IDLE_CHECK]);
             // The first entry after last-delivered-id is the oldest the group has not been given.
             if (r.undelivered) out.push(['XRANGE', key, nextStreamId(g.lastDeliveredId), '+', 'COUNT', 1]);
             if (r.consumers) out.push(['XINFO', 'CONSUMERS', key, g.name]);
@@ -155,6 +160,7 @@ export const streamLayout: QueueLayout<StreamQueue> = {
           let i = 0;
           for (const r of groups) {
             if (r.pending) readPending(replies[i++], q, r.group, sink, nowMs);
+            if (r.pending) readIdle(replies[i++], q, r.group, sink);
             if (r.undelivered) readUndelivered(replies[i++], q, r.group, sink, nowMs);
             if (r.consumers) readConsumers(replies[i++], q, r.group, sink);
           }
@@ -179,6 +185,28 @@ export const streamLayout: QueueLayout<StreamQueue> = {
     return steps;
   },
 };
+
+/** PEL entries checked for idleness per group per scrape; stuck is capped at this. */
+export const MAX_IDLE_CHECK = 1000;
+
+/**
+ * XPENDING extended form with IDLE → stuck (entries idle past the queue's
+ * latency threshold, at most {@link MAX_IDLE_CHECK}); active = PEL size − stuck.
+ * Redis < 6.2 has no IDLE filter: every pending entry stays active.
+ */
+function readIdle(reply: Reply | undefined, q: StreamQueue, g: GroupInfo, sink: SampleSink): void {
+  const labels = (state: string) => ({ queue: q.name, framework: 'stream', state, group: g.name });
+  const err = reply?.[0];
+  if (err && /syntax|wrong number/i.test(err.message)) {
+    sink.add('queue_tasks', labels('active'), g.pending);
+    return;
+  }
+  const entries = attempt(sink, array, reply, `XPENDING ${q.key} ${g.name} IDLE ${q.latencyThreshold}`);
+  if (!entries) return;
+  const stuck = Math.min(entries.length, g.pending);
+  sink.add('queue_tasks', labels('active'), g.pending - stuck);
+  sink.add('queue_tasks', labels('stuck'), stuck);
+}
 
 /** XPENDING summary `[count, smallest id, greatest id, [[consumer, count]…]]` → oldest pending age. */
 function readPending(reply: Reply | undefined, q: StreamQueue, g: GroupInfo, sink: SampleSink, nowMs: number): void {

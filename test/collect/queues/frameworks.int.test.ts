@@ -24,7 +24,7 @@ const common = { backlogThreshold: 10, latencyThreshold: 60_000 };
 const discover: DiscoverConfig[] = [
   { framework: 'asynq', ...common },
   { framework: 'sidekiq', namespace: '', ...common },
-  { framework: 'celery', queues: ['celery', 'vid*', 'missing'], prioritySteps: [0, 3, 6, 9], ...common },
+  { framework: 'celery', queues: ['celery', 'vid*', 'missing'], prioritySteps: [0, 3, 6, 9], sep: '\x06\x16', globalKeyprefix: '', ...common },
   { framework: 'rq', ...common },
   { framework: 'stream', match: '*', consumers: true, ...common },
 ];
@@ -44,6 +44,12 @@ async function writeAsynq(r: Redis): Promise<void> {
   for (let i = 0; i < 7; i++) await critical.complete(`w${n++}`, TS);
   for (let i = 0; i < 8; i++) await critical.done(`w${n++}`, TS);
   for (let i = 0; i < 3; i++) await critical.schedule(`s${i}`, TS + 3600 + i);
+  // 3 taken by a worker that died 100 s ago: their 30 s lease expired 70 s before the scrape (stuck).
+  for (let i = 0; i < 3; i++) await critical.enqueue(`x${i}`, msToNs(T - 200_000 + i));
+  for (let i = 0; i < 3; i++) await critical.dequeue(TS - 100);
+  // 6 held for aggregation in two groups (RDB.AddToGroup).
+  for (let i = 0; i < 4; i++) await critical.addToGroup(`g${i}`, 'daily digest', TS - 50);
+  for (let i = 0; i < 2; i++) await critical.addToGroup(`h${i}`, 'user:42', TS - 40);
   // 5 pending, the oldest enqueued 90 s before the scrape.
   for (let i = 0; i < 5; i++) await critical.enqueue(`p${i}`, msToNs(T - 90_000 + i * 1000));
   const low = new AsynqWriter(r, 'low');
@@ -123,9 +129,9 @@ const l = (framework: string, queue: string) => ({ framework, queue });
 
 describe('asynq (internal/rdb/rdb.go v0.26.0 scripts)', () => {
   it('reads every state from its own key', () => {
-    expect(states('asynq', 'critical')).toEqual({ waiting: 5, active: 2, scheduled: 3, retry: 4, dead: 6, completed: 7 });
-    expect(states('asynq', 'low')).toEqual({ waiting: 1, active: 0, scheduled: 0, retry: 0, dead: 0, completed: 0 });
-    expect(states('asynq', 'empty')).toEqual({ waiting: 0, active: 0, scheduled: 0, retry: 0, dead: 0, completed: 0 });
+    expect(states('asynq', 'critical')).toEqual({ waiting: 5, active: 2, stuck: 3, scheduled: 3, retry: 4, dead: 6, completed: 7, aggregating: 6 });
+    expect(states('asynq', 'low')).toEqual({ waiting: 1, active: 0, stuck: 0, scheduled: 0, retry: 0, dead: 0, completed: 0, aggregating: 0 });
+    expect(states('asynq', 'empty')).toEqual({ waiting: 0, active: 0, stuck: 0, scheduled: 0, retry: 0, dead: 0, completed: 0, aggregating: 0 });
   });
   it('reads the all-time counters, processed including failures', () => {
     expect(scraped.get('queue_processed_total', l('asynq', 'critical'))).toBe(4 + 6 + 7 + 8);
@@ -144,15 +150,17 @@ describe('asynq (internal/rdb/rdb.go v0.26.0 scripts)', () => {
 
 describe('Sidekiq (lib/sidekiq 8.1.7 client, job_retry, launcher)', () => {
   it('reports waiting per queue and nothing Sidekiq does not keep per queue', () => {
-    expect(states('sidekiq', 'default')).toEqual({ waiting: 5 });
-    expect(states('sidekiq', 'mailers')).toEqual({ waiting: 2 });
-    expect(states('sidekiq', 'bulk')).toEqual({ waiting: 1 });
-    expect(states('sidekiq', 'empty')).toEqual({ waiting: 0 });
+    // No Sidekiq process runs: nothing busy, nothing stuck.
+    expect(states('sidekiq', 'default')).toEqual({ waiting: 5, active: 0, stuck: 0 });
+    expect(states('sidekiq', 'mailers')).toEqual({ waiting: 2, active: 0, stuck: 0 });
+    expect(states('sidekiq', 'bulk')).toEqual({ waiting: 1, active: 0, stuck: 0 });
+    expect(states('sidekiq', 'empty')).toEqual({ waiting: 0, active: 0, stuck: 0 });
   });
   it('reports the global sets and counters with queue="*"', () => {
     expect(states('sidekiq', '*')).toEqual({ scheduled: 3, retry: 4, dead: 6 });
     expect(scraped.get('queue_processed_total', l('sidekiq', '*'))).toBe(1234);
     expect(scraped.get('queue_failed_total', l('sidekiq', '*'))).toBe(56);
+    expect(scraped.get('queue_workers', l('sidekiq', '*'))).toBe(0);
     expect(scraped.collection.find('queue_info', { queue: '*' })).toEqual([]);
   });
   it('reads enqueued_at in ms (Sidekiq 8) and in float seconds (Sidekiq 7)', () => {
@@ -182,8 +190,9 @@ describe('Celery (kombu/transport/redis.py 5.6.2)', () => {
 
 describe('RQ (rq/queue.py, rq/registry.py 2.10.0)', () => {
   it('reads the queue and registries as RQ counts them after cleanup', () => {
-    expect(states('rq', 'default')).toEqual({ waiting: 3, active: 2, completed: 5, dead: 6, scheduled: 4 + 3 });
-    expect(states('rq', 'low')).toEqual({ waiting: 0, active: 0, completed: 0, dead: 0, scheduled: 1 });
+    // The started entry past its expiry (a dead worker's job) is stuck; deferred has its own state.
+    expect(states('rq', 'default')).toEqual({ waiting: 3, active: 2, stuck: 1, completed: 5, dead: 6, scheduled: 4, deferred: 3, canceled: 0 });
+    expect(states('rq', 'low')).toEqual({ waiting: 0, active: 0, stuck: 0, completed: 0, dead: 0, scheduled: 1, deferred: 0, canceled: 0 });
   });
   it('takes the oldest age from the head job enqueued_at (ISO, UTC)', () => {
     expect(scraped.get('queue_oldest_task_age_seconds', l('rq', 'default'))).toBeCloseTo(42.5, 6);
@@ -201,6 +210,6 @@ describe('the whole collection', () => {
     expect(scraped.get('queuescope_discovered_queues', { framework: 'sidekiq' })).toBe(4);
     expect(scraped.get('queuescope_discovered_queues', { framework: 'rq' })).toBe(2);
     expect(scraped.get('queuescope_discovered_queues', { framework: 'stream' })).toBe(0);
-    expect(scraped.get('queuescope_discovery_truncated')).toBe(0);
+    for (const f of ['asynq', 'sidekiq', 'celery', 'rq', 'stream']) expect(scraped.get('queuescope_discovery_truncated', { framework: f }), f).toBe(0);
   });
 });

@@ -31,7 +31,7 @@ export interface Scraped {
 
 /** One collection with `collectors` at `nowMs`. */
 export async function scrapeOnce(client: Redis, collectors: () => readonly RedisCollector[], nowMs: number, extra?: Partial<ConstructorParameters<typeof ScrapeEngine>[0]>): Promise<Scraped> {
-  const engine = new ScrapeEngine({ executor: new SingleNodeExecutor(client), collectors, cacheForMs: 0, log: silent, now: () => nowMs, ...extra });
+  const engine = new ScrapeEngine({ executor: new SingleNodeExecutor(client), collectors, cacheForMs: 0, log: process.env.QS_TEST_LOG ? pino({ level: 'debug' }) : silent, now: () => nowMs, ...extra });
   const collection = await engine.collect(Date.now() + 5000);
   const series = parseExposition(render(collection.families.values(), 'text'));
   return { series, collection, get: (name, labels = {}) => series.get(seriesKey(name, labels)) };

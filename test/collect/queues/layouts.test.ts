@@ -63,7 +63,7 @@ describe('BullMQ replies', () => {
   it('does not count a BullMQ < 5 marker as a job, and counts the legacy paused list as waiting', () => {
     const [step] = plan(bullmqLayout, q, 10_000);
     const s = sink();
-    const replies = [ok(3), ok(['2', '0:1700000000000']), ok(2), ok(['7', '6']), ok(1), ok(['9']), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null)];
+    const replies = [ok(3), ok(['2', '0:1700000000000']), ok(2), ok(['7', '6']), ok(1), ok(['9', String(2 ** 32 + 1)]), ok(0), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null), ok([])];
     const [follow] = run(step!, replies, s);
     expect(value(s, 'queue_tasks', { state: 'waiting' })).toBe(2 + 2 + 1);
     // Oldest candidates: wait's tail skipping the marker, paused's tail, next prioritized job.
@@ -72,6 +72,43 @@ describe('BullMQ replies', () => {
     expect(value(s, 'queue_oldest_task_age_seconds', {})).toBe(6);
     // Metrics not enabled: no counters at all.
     expect(s.samples.filter((x) => x.family.endsWith('_total'))).toEqual([]);
+  });
+
+  it('takes the oldest prioritized job over the learned bands, and active jobs without a lock as stuck', () => {
+    const [step] = plan(bullmqLayout, { ...q, bands: [1, 100] }, 10_000);
+    expect(step!.commands.slice(15)).toEqual([
+      ['ZRANGEBYSCORE', 'bull:old:prioritized', String(2 ** 32), `(${2 * 2 ** 32}`, 'WITHSCORES', 'LIMIT', 0, 1],
+      ['ZRANGEBYSCORE', 'bull:old:prioritized', String(100 * 2 ** 32), `(${101 * 2 ** 32}`, 'WITHSCORES', 'LIMIT', 0, 1],
+    ]);
+    const s = sink();
+    const head = ok(['8', String(2 ** 32 + 5)]);
+    const replies = [ok(0), ok([]), ok(0), ok([]), ok(4), head, ok(3), ok(0), ok(0), ok(0), ok(2), ok(0), ok(null), ok(null), ok(['a1', 'a2', 'a3']), head, ok(['3', String(100 * 2 ** 32 + 2)])];
+    const [follow] = run(step!, replies, s);
+    expect(value(s, 'queue_tasks', { state: 'deferred' })).toBe(2);
+    // Job 3 (priority 100, counter 2) is older than job 8 (priority 1, counter 5), though served later.
+    expect(follow?.commands).toEqual([
+      ['HGET', 'bull:old:3', 'timestamp'],
+      ['EXISTS', 'bull:old:a1:lock'],
+      ['EXISTS', 'bull:old:a2:lock'],
+      ['EXISTS', 'bull:old:a3:lock'],
+    ]);
+    run(follow!, [ok('4000'), ok(1), ok(0), ok(1)], s);
+    expect(value(s, 'queue_oldest_task_age_seconds', {})).toBe(6);
+    expect(value(s, 'queue_tasks', { state: 'active' })).toBe(2);
+    expect(value(s, 'queue_tasks', { state: 'stuck' })).toBe(1);
+  });
+
+  it('counts workers from CLIENT LIST per prefix, and a user without +client|list is not a failure', () => {
+    const [step] = bullmqLayout.deploymentSteps!(JSON.stringify({ prefix: 'bull', queues: [['old', 'old'], ['new', 'bull:new']] }));
+    expect(step!.commands).toEqual([['CLIENT', 'LIST']]);
+    const s = sink();
+    step!.read([ok('id=1 name=bull:b2xk age=1\nid=2 name=bull:b2xk:w:x age=1\nid=3 name= age=1\n')], s, 0);
+    expect(value(s, 'queue_workers', { queue: 'old' })).toBe(2);
+    expect(value(s, 'queue_workers', { queue: 'bull:new' })).toBe(0);
+    const denied = sink();
+    step!.read([[new Error("NOPERM User queuescope has no permissions to run the 'client|list' command"), null]], denied, 0);
+    expect(denied.samples).toEqual([]);
+    expect(denied.failures).toEqual([]);
   });
 
   it('oldestOfTail handles empty, single and marker-only lists', () => {
@@ -83,7 +120,7 @@ describe('BullMQ replies', () => {
   it('reports failed = 0 when only metrics:completed exists yet', () => {
     const [step] = plan(bullmqLayout, q, 0);
     const s = sink();
-    run(step!, [ok(0), ok([]), ok(0), ok([]), ok(0), ok([]), ok(0), ok(0), ok(0), ok(0), ok(1), ok('12'), ok(null)], s);
+    run(step!, [ok(0), ok([]), ok(0), ok([]), ok(0), ok([]), ok(0), ok(0), ok(0), ok(0), ok(0), ok(1), ok('12'), ok(null), ok([])], s);
     expect(value(s, 'queue_processed_total', {})).toBe(12);
     expect(value(s, 'queue_failed_total', {})).toBe(0);
     expect(value(s, 'queue_paused', {})).toBe(1);
@@ -96,10 +133,14 @@ describe('Celery replies', () => {
     expect(celeryKeys('q', [0, 3, 6, 9])).toEqual(['q', 'q\x06\x163', 'q\x06\x166', 'q\x06\x169']);
     expect(celeryKeys('q', [9, 3])).toEqual(['q', 'q\x06\x163', 'q\x06\x169']);
     expect(celeryBaseName('q\x06\x166')).toBe('q');
+    // Celery's docs' options: sep ':', steps 0..9; a name may contain ':' only when it is not followed by a step.
+    expect(celeryKeys('q', [0, 1, 2], ':', 'p:')).toEqual(['p:q', 'p:q:1', 'p:q:2']);
+    expect(celeryBaseName('p:q:2', ':', [0, 1, 2], 'p:')).toBe('q');
+    expect(celeryBaseName('p:a:b', ':', [0, 1, 2], 'p:')).toBe('a:b');
   });
 
   it('exports no partial sum when a sub-list cannot be read', () => {
-    const [step] = plan(celeryLayout, { name: 'q', key: 'q', prioritySteps: [0, 3], ...ident }, 0);
+    const [step] = plan(celeryLayout, { name: 'q', key: 'q', prioritySteps: [0, 3], sep: '\x06\x16', keyPrefix: '', ...ident }, 0);
     const s = sink();
     run(step!, [ok(4), wrongType], s);
     expect(s.samples.filter((x) => x.family === 'queue_tasks')).toEqual([]);
@@ -113,11 +154,15 @@ describe('RQ replies', () => {
     const [step] = plan(rqLayout, { name: 'default', key: 'rq:queue:default', ...ident }, nowMs);
     expect(step!.commands).toContainEqual(['ZCOUNT', 'rq:wip:default', 0, 1_700_000_000]);
     const s = sink();
-    const [follow] = run(step!, [ok(1), ok('job1'), ok(5), ok(2), ok(9), ok(0), ok(4), ok(1), ok(2), ok(3)], s);
+    const [follow] = run(step!, [ok(1), ok('job1'), ok(5), ok(2), ok(9), ok(0), ok(4), ok(1), ok(2), ok(3), ok(7), ok(1)], s);
     expect(value(s, 'queue_tasks', { state: 'active' })).toBe(3);
+    expect(value(s, 'queue_tasks', { state: 'stuck' })).toBe(2);
     expect(value(s, 'queue_tasks', { state: 'completed' })).toBe(9);
     expect(value(s, 'queue_tasks', { state: 'dead' })).toBe(3);
-    expect(value(s, 'queue_tasks', { state: 'scheduled' })).toBe(5);
+    expect(value(s, 'queue_tasks', { state: 'scheduled' })).toBe(2);
+    expect(value(s, 'queue_tasks', { state: 'deferred' })).toBe(3);
+    expect(value(s, 'queue_tasks', { state: 'canceled' })).toBe(7);
+    expect(value(s, 'queue_workers', {})).toBe(1);
     run(follow!, [ok('2023-11-14T22:13:10.500000Z')], s);
     expect(value(s, 'queue_oldest_task_age_seconds', {})).toBe(10);
   });
@@ -132,7 +177,7 @@ describe('asynq and Sidekiq timestamps', () => {
   it('a missing pending_since (task dequeued between batches) gives no age and no failure', () => {
     const [step] = plan(asynqLayout, { name: 'q', key: 'asynq:{q}:pending', ...ident }, 0);
     const s = sink();
-    const [follow] = run(step!, [ok(1), ok('id1'), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null), ok(0)], s);
+    const [follow] = run(step!, [ok(1), ok('id1'), ok(0), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null), ok(0)], s);
     expect(follow?.commands).toEqual([['HGET', 'asynq:{q}:t:id1', 'pending_since']]);
     run(follow!, [ok(null)], s);
     expect(value(s, 'queue_oldest_task_age_seconds', {})).toBeUndefined();
