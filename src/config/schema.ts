@@ -328,6 +328,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       grafanaUrl: z.string().default(''),
       rateWindow: duration.default(60_000),
+      /** task inspector (`/queues/:queue`): `hide` leaves payload previews out of the view and the JSON API */
+      payloads: z.enum(['show', 'hide']).default('show'),
     })
     .prefault({}),
   auth: authSchema.optional(),
