@@ -63,50 +63,83 @@ function readVarint(b: Buffer, pos: number): Varint | undefined {
 
 type Fields = Map<number, Buffer | number | undefined>;
 
-/** Parses `b[pos..]` to the end; field numbers must rise above `after`. Undefined when it does not parse. */
-function parseFrom(b: Buffer, pos: number, after: number, fields: Fields, budget: { n: number }): boolean {
-  if (pos === b.length) return true;
-  if (--budget.n < 0) return false;
+
+/** A parse of the rest of a message, and how plausible it is (clean text fields score higher). */
+interface Parse {
+  fields: Fields;
+  score: number;
+}
+
+const TEXT_FIELDS = new Set([1, 3, 4, 7, 10, 14]);
+// eslint-disable-next-line no-control-regex
+const UNCLEAN = /[\u0000-\u001f\ufffd]/;
+
+/** +1 for a text field that reads as clean text, -2 for one that does not (a wrong cut shows as control bytes). */
+function fieldScore(field: number, content: Buffer): number {
+  if (!TEXT_FIELDS.has(field)) return 0;
+  return UNCLEAN.test(content.toString('utf8')) ? -2 : 1;
+}
+
+/** Parses `b[pos..]` to the end; field numbers must rise above `after`. The most plausible parse, or undefined. */
+function parseFrom(b: Buffer, pos: number, after: number, budget: { n: number }): Parse | undefined {
+  if (pos === b.length) return { fields: new Map(), score: 0 };
+  if (--budget.n < 0) return undefined;
   const tag = b[pos]!;
   const field = tag >> 3;
   const wire = tag & 7;
-  if (tag >= 0x80 || WIRE[field] === undefined || WIRE[field] !== wire || field <= after) return false;
+  if (tag >= 0x80 || WIRE[field] === undefined || WIRE[field] !== wire || field <= after) return undefined;
   if (wire === 0) {
     const v = readVarint(b, pos + 1);
-    if (!v) return false;
-    fields.set(field, v.value);
-    return parseFrom(b, v.end, field, fields, budget);
+    if (!v) return undefined;
+    const rest = parseFrom(b, v.end, field, budget);
+    if (!rest) return undefined;
+    rest.fields.set(field, v.value);
+    return { fields: rest.fields, score: rest.score - (v.value === undefined ? 1 : 0) };
   }
   const len = readVarint(b, pos + 1);
-  if (!len) return false;
+  if (!len) return undefined;
+  const withContent = (end: number, rest: Parse, damaged: boolean): Parse => {
+    const content = b.subarray(len.end, end);
+    rest.fields.set(field, content);
+    if (damaged) rest.fields.set(-1, 1);
+    return { fields: rest.fields, score: rest.score + fieldScore(field, content) };
+  };
   if (len.value !== undefined) {
     const end = len.end + len.value;
     if (end <= b.length) {
-      const sub = new Map(fields);
-      if (parseFrom(b, end, field, sub, budget)) {
-        for (const [k, v] of sub) fields.set(k, v);
-        fields.set(field, b.subarray(len.end, end));
-        return true;
+      const rest = parseFrom(b, end, field, budget);
+      if (rest) return withContent(end, rest, false);
+    }
+  }
+  // Damaged length (or content whose text changed size): the most plausible end from which the rest parses.
+  // Re-encoding only grows content (an invalid byte becomes 3), and a damaged length had 2+ bytes, so it was
+  // >= 128 and at least 128 × its intact last byte; the 2-byte range that last byte implies is tried first,
+  // and the first range with a parse wins.
+  const hi = b[len.end - 1]! & 0x7f;
+  const minLen = len.value !== undefined ? len.value : Math.max(128, hi * 128);
+  const ranges: [number, number][] = len.value === undefined ? [[Math.max(minLen, hi * 128), hi * 128 + 127], [minLen, b.length - len.end]] : [[minLen, b.length - len.end]];
+  const tried = new Set<number>();
+  for (const [lo, top] of ranges) {
+    let best: Parse | undefined;
+    for (let l = lo; l <= top && len.end + l <= b.length; l++) {
+      const end = len.end + l;
+      if (tried.has(end)) continue;
+      tried.add(end);
+      if (end < b.length) {
+        const t = b[end]!;
+        const f = t >> 3;
+        if (t >= 0x80 || WIRE[f] !== (t & 7) || f <= field) continue;
       }
+      const rest = parseFrom(b, end, field, budget);
+      if (rest) {
+        const p = withContent(end, rest, true);
+        if (!best || p.score > best.score) best = p;
+      }
+      if (budget.n < 0) break;
     }
+    if (best) return best;
   }
-  // Damaged length (or content whose text changed size): the first end from which the rest parses.
-  for (let end = len.end; end <= b.length; end++) {
-    if (end < b.length) {
-      const t = b[end]!;
-      const f = t >> 3;
-      if (t >= 0x80 || WIRE[f] !== (t & 7) || f <= field) continue;
-    }
-    const sub = new Map(fields);
-    if (parseFrom(b, end, field, sub, budget)) {
-      for (const [k, v] of sub) fields.set(k, v);
-      fields.set(field, b.subarray(len.end, end));
-      fields.set(-1, 1); // damaged marker
-      return true;
-    }
-    if (budget.n < 0) return false;
-  }
-  return false;
+  return undefined;
 }
 
 /**
@@ -115,8 +148,9 @@ function parseFrom(b: Buffer, pos: number, after: number, fields: Fields, budget
  */
 export function decodeAsynqMessage(text: string): AsynqMessage | undefined {
   const b = Buffer.from(text, 'utf8');
-  const fields: Fields = new Map();
-  if (!parseFrom(b, 0, 0, fields, { n: 5000 })) return undefined;
+  const parsed = parseFrom(b, 0, 0, { n: 5000 });
+  if (!parsed) return undefined;
+  const fields = parsed.fields;
   const s = (f: number): string | undefined => {
     const v = fields.get(f);
     return Buffer.isBuffer(v) ? v.toString('utf8') : undefined;
