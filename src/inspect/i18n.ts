@@ -40,6 +40,7 @@ export interface InspectStrings {
   readonly idle: string;
   readonly deliveries: string;
   readonly due: string;
+  readonly leaseExpired: string;
   readonly bytes: string;
   readonly truncated: string;
   readonly payloadsHidden: string;
@@ -86,6 +87,7 @@ const zh: InspectStrings = {
   idle: '空闲',
   deliveries: '投递次数',
   due: '计划时间',
+  leaseExpired: '租约到期',
   bytes: '{n} 字节',
   truncated: '（已截断）',
   payloadsHidden: '内容预览已关闭（ui.payloads: hide）',
@@ -131,6 +133,7 @@ const en: InspectStrings = {
   idle: 'idle',
   deliveries: 'deliveries',
   due: 'due',
+  leaseExpired: 'lease expired',
   bytes: '{n} bytes',
   truncated: ' (cut)',
   payloadsHidden: 'Payload previews are off (ui.payloads: hide)',

@@ -42,6 +42,7 @@ function detailsStep(q: ListQueue, items: { state: TaskState; id: string }[], re
 export const listInspector: Inspector<ListQueue> = {
   framework: 'list',
   states: ['waiting', 'dead'],
+  statesOf: (q) => (q.failed ? ['waiting', 'dead'] : ['waiting']),
   list(q, req) {
     const n = req.limit;
     const commands: Command[] = [];

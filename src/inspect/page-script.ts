@@ -72,7 +72,7 @@ export const INSPECT_SCRIPT = String.raw`
     if (t.consumer !== null) line(det, T.consumer + ': ' + t.consumer, 'iso');
     if (isNum(t.idleSeconds)) line(det, T.idle + ': ' + span(t.idleSeconds));
     if (isNum(t.deliveries)) line(det, T.deliveries + ': ' + t.deliveries);
-    if (isNum(t.dueAt)) line(det, T.due + ': ' + when(t.dueAt));
+    if (isNum(t.dueAt)) line(det, (t.state === 'stuck' ? T.leaseExpired : T.due) + ': ' + when(t.dueAt));
     var pay = cell(tr, T.colPayload, 'payload');
     if (t.payload !== null) pay.appendChild(el('pre', 'iso', t.payload));
     if (isNum(t.payloadBytes)) line(pay, fill(T.bytes, t.payloadBytes) + (t.payloadTruncated ? T.truncated : ''), 'muted');

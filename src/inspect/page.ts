@@ -31,6 +31,8 @@ a { color: var(--sel); }
 .tools input { font: inherit; padding: 5px 8px; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); color: var(--fg); min-width: 14em; }
 button { font: inherit; padding: 5px 12px; border: 1px solid var(--line); border-radius: 6px; background: var(--head); color: var(--fg); cursor: pointer; }
 form { display: flex; gap: 6px; align-items: end; }
+form button { flex: none; white-space: nowrap; }
+form label { flex: 1 1 auto; }
 #qs-tabs { display: flex; flex-wrap: wrap; gap: 6px; margin: 10px 0; }
 .tab[aria-selected="true"] { border-color: var(--sel); color: var(--sel); font-weight: 600; }
 .muted { color: var(--muted); font-size: .85rem; }

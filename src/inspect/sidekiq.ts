@@ -52,6 +52,8 @@ export function sidekiqJobFacts(json: string, state: TaskState, scoreS?: number)
 export const sidekiqInspector: Inspector<SidekiqQueue> = {
   framework: 'sidekiq',
   states: ['waiting', 'scheduled', 'retry', 'dead'],
+  // The `*` pseudo-queue is the global sets only.
+  statesOf: (q) => (q.name === SIDEKIQ_GLOBAL_QUEUE ? ['scheduled', 'retry', 'dead'] : ['waiting', 'scheduled', 'retry', 'dead']),
   list(q, req) {
     const k = sidekiqKeys(q.namespace);
     const global = q.name === SIDEKIQ_GLOBAL_QUEUE;

@@ -131,6 +131,7 @@ function sideStreams(q: StreamQueue, req: InspectRequest): InspectStep[] {
 export const streamInspector: Inspector<StreamQueue> = {
   framework: 'stream',
   states: ['waiting', 'active', 'stuck', 'retry', 'dead'],
+  statesOf: (q) => ['waiting', 'active', 'stuck', ...(q.retry ? (['retry'] as const) : []), ...(q.dead ? (['dead'] as const) : [])],
   list(q, req) {
     const steps: InspectStep[] = [];
     const named = q.groups.slice(0, MAX_GROUPS);

@@ -99,6 +99,8 @@ export interface Inspector<Q> {
   readonly framework: Framework;
   /** States the framework keeps (the view's tabs), in display order. */
   readonly states: readonly ListState[];
+  /** The states `queue` has, when fewer than {@link states} (a list without a `failed` set has no dead state). */
+  statesOf?(queue: Q): readonly ListState[];
   /** Plans the N-oldest-per-state view. */
   list(queue: Q, req: InspectRequest): InspectStep[];
   /**

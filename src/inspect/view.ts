@@ -51,9 +51,10 @@ export interface TaskLookup {
 
 /** Runs the list view of `q`. */
 export async function listTasks(executor: BatchExecutor, q: KnownQueue, req: InspectRequest, deadlineMs: number): Promise<QueueTasks> {
+  const has = q.inspector.statesOf?.(q.queue) ?? q.inspector.states;
   const steps = q.inspector.list(q.queue, req);
   const r = await runInspection(executor, steps, deadlineMs);
-  const sections: StateSection[] = q.inspector.states
+  const sections: StateSection[] = has
     .filter((s) => req.states.has(s))
     .map((state) => {
       const tasks = r.tasks.filter((t) => t.state === state).slice(0, req.limit);
@@ -68,7 +69,7 @@ export async function listTasks(executor: BatchExecutor, q: KnownQueue, req: Ins
     payloads: req.payloads ? 'show' : 'hide',
     redisUp: r.ok,
     error: r.ok ? null : (r.error ?? 'redis unreachable'),
-    states: [...q.inspector.states],
+    states: [...has],
     sections,
     problems: r.problems,
   };

@@ -124,6 +124,7 @@ beforeAll(async () => {
       { name: 'jobs-any-group', type: 'stream', key: 'jobs' },
       { name: 'exam', type: 'list', key: 'task:queue', details: 'task:details', failed: 'task:failed' },
       { name: 'delayed', type: 'zset', key: 'jobs:delayed' },
+      { name: 'exam/2026 秋季 #1?', type: 'list', key: 'task:queue' },
     ],
   });
   app = await buildApp(config, { log: pino({ level: 'silent' }) });
@@ -185,6 +186,17 @@ describe('task views over real Redis', () => {
     expect((await get('/api/queues/mail/tasks?limit=abc')).status).toBe(400);
     expect((await get('/api/queues/mail/tasks?state=bogus')).status).toBe(400);
     expect((await app.inject({ url: '/queues/nope' })).statusCode).toBe(404);
+  });
+
+  it('answers the link shape chat messages and Grafana use: /queues/<urlencoded queue>?framework=<urlencoded framework>', async () => {
+    for (const [name, fw] of [['exam/2026 秋季 #1?', 'list'], ['*', 'sidekiq'], ['mail', 'bullmq']] as const) {
+      const res = await app.inject({ url: `/queues/${encodeURIComponent(name)}?framework=${encodeURIComponent(fw)}` });
+      expect(res.statusCode, name).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.headers['content-security-policy']).toMatch(/script-src 'nonce-/);
+      const api = await get<QueueTasks>(`/api/queues/${encodeURIComponent(name)}/tasks?framework=${encodeURIComponent(fw)}`);
+      expect(api.body.queue).toBe(name);
+    }
   });
 
   it('shows Sidekiq waiting jobs and the queue\'s dead jobs from the global set', async () => {
