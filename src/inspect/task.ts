@@ -87,15 +87,17 @@ export const BODY_FIELDS = {
   attempts: ['attempts', 'attempt', 'retries', 'retry_count', 'retryCount', 'tries'],
   error: ['error', 'error_message', 'errorMessage', 'err', 'reason', 'last_error', 'failedReason', 'exception'],
   failed: ['failed_at', 'failedAt', 'dead_at', 'deadAt', 'died_at'],
+  due: ['retry_at', 'retryAt', 'due_at', 'dueAt', 'run_at', 'runAt', 'eta'],
 } as const;
 
 /** Facts read out of a generic task body (JSON object or stream fields). */
-export function bodyFacts(o: Record<string, unknown>): Pick<TaskFacts, 'name' | 'enqueuedAtMs' | 'attempts' | 'error' | 'failedAtMs'> {
+export function bodyFacts(o: Record<string, unknown>): Pick<TaskFacts, 'name' | 'enqueuedAtMs' | 'attempts' | 'error' | 'failedAtMs' | 'dueAtMs'> {
   return {
     name: firstField(o, BODY_FIELDS.name),
     enqueuedAtMs: tsMs(firstField(o, BODY_FIELDS.created)),
     attempts: numField(firstField(o, BODY_FIELDS.attempts)),
     error: firstField(o, BODY_FIELDS.error),
     failedAtMs: tsMs(firstField(o, BODY_FIELDS.failed)),
+    dueAtMs: tsMs(firstField(o, BODY_FIELDS.due)),
   };
 }
