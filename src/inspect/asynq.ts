@@ -14,7 +14,7 @@
  * task; `msg` is the protobuf TaskMessage (`asynq-message.ts`) with the
  * type, payload, retried count and last error.
  */
-import type { Command } from '../collect/types.js';
+import type { Command } from '../redis/command.js';
 import { asynqKeys, type AsynqQueue } from '../collect/queues/asynq.js';
 import { decodeAsynqMessage } from './asynq-message.js';
 import { each, hmget, oldestFirstFromTail, score, totalInto, withScores } from './reads.js';
@@ -81,7 +81,7 @@ export const asynqInspector: Inspector<AsynqQueue> = {
     const n = req.limit;
     const nowS = Math.floor(req.nowMs / 1000);
     const commands: Command[] = [];
-    const readers: ((r: readonly import('../collect/types.js').Reply[], at: number, out: Candidate[], sink: import('./types.js').InspectSink) => number)[] = [];
+    const readers: ((r: readonly import('../redis/command.js').Reply[], at: number, out: Candidate[], sink: import('./types.js').InspectSink) => number)[] = [];
     for (const [state, key] of [['waiting', k.pending], ['active', k.active]] as const) {
       if (!req.states.has(state)) continue;
       commands.push(['LLEN', key], ['LRANGE', key, -n, -1]);

@@ -15,7 +15,7 @@
  * `finishedOn`) and EXISTS of each active job's lock. BullMQ has no separate
  * retry state: a job retried with backoff waits in `delayed`.
  */
-import type { Command, Reply } from '../collect/types.js';
+import type { Command, Reply } from '../redis/command.js';
 import { bullmqKeys, isLegacyMarker, type BullmqQueue } from '../collect/queues/bullmq.js';
 import { int } from '../collect/replies.js';
 import { each, hmget, oldestFirstFromTail, score, strings, totalInto, withScores } from './reads.js';

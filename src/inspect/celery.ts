@@ -11,7 +11,7 @@
  * There is no enqueue time (an `eta` is the scheduled run time).
  */
 import { parseJsonObject } from '../collect/replies.js';
-import type { Command } from '../collect/types.js';
+import type { Command } from '../redis/command.js';
 import { celeryKeys, type CeleryQueue } from '../collect/queues/celery.js';
 import { int } from '../collect/replies.js';
 import { each, oldestFirstFromTail } from './reads.js';

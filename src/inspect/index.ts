@@ -3,8 +3,13 @@
  * only queues the sidecar knows — declared under `queues:` or found by the
  * last discovery pass — never a key taken from the request.
  */
-import type { Framework } from '../collect/queues/layout.js';
-import { SIDEKIQ_GLOBAL_QUEUE } from '../collect/queues/sidekiq.js';
+import type { AsynqQueue } from '../collect/queues/asynq.js';
+import type { BullmqQueue } from '../collect/queues/bullmq.js';
+import type { CeleryQueue } from '../collect/queues/celery.js';
+import type { ListQueue } from '../collect/queues/list.js';
+import type { RqQueue } from '../collect/queues/rq.js';
+import { SIDEKIQ_GLOBAL_QUEUE, type SidekiqQueue } from '../collect/queues/sidekiq.js';
+import type { StreamQueue } from '../collect/queues/stream.js';
 import type { Config } from '../config/schema.js';
 import type { DiscoveredQueues } from '../discovery/find.js';
 import { declaredQueues } from '../runtime.js';
@@ -15,7 +20,7 @@ import { listInspector } from './list.js';
 import { rqInspector } from './rq.js';
 import { sidekiqInspector } from './sidekiq.js';
 import { streamInspector } from './stream.js';
-import type { Inspector } from './types.js';
+import type { Framework, Inspector } from './types.js';
 import { zsetInspector } from './zset.js';
 
 /** Every framework's inspector (typed loosely: the catalog pairs each with its own queue shape). */
@@ -58,16 +63,17 @@ export function knownQueues(runtime: CatalogRuntime): KnownQueue[] {
   for (const q of declared.stream) out.push(entry('stream', streamInspector, q));
   for (const q of declared.zset) out.push(entry('zset', zsetInspector, q));
   const d = runtime.discovery.queues;
-  for (const q of d.asynq) out.push(entry('asynq', asynqInspector, q));
-  for (const q of d.bullmq) out.push(entry('bullmq', bullmqInspector, q));
-  for (const q of d.sidekiq) out.push(entry('sidekiq', sidekiqInspector, q));
+  const found = <Q>(name: Framework): Q[] => (d.get(name)?.queues ?? []) as Q[];
+  for (const q of found<AsynqQueue>('asynq')) out.push(entry('asynq', asynqInspector, q));
+  for (const q of found<BullmqQueue>('bullmq')) out.push(entry('bullmq', bullmqInspector, q));
+  for (const q of found<SidekiqQueue>('sidekiq')) out.push(entry('sidekiq', sidekiqInspector, q));
   // The global schedule / retry / dead sets, as the `queue="*"` series report them.
-  const ns = d.sidekiqGlobal[0];
+  const ns = d.get('sidekiq')?.deployments[0];
   if (ns !== undefined) out.push(entry('sidekiq', sidekiqInspector, { name: SIDEKIQ_GLOBAL_QUEUE, key: `${ns}queues`, namespace: ns, backlogThreshold: 0, latencyThreshold: 0 }));
-  for (const q of d.celery) out.push(entry('celery', celeryInspector, q));
-  for (const q of d.rq) out.push(entry('rq', rqInspector, q));
-  for (const q of d.stream) out.push(entry('stream', streamInspector, q));
-  for (const q of d.list) out.push(entry('list', listInspector, q));
+  for (const q of found<CeleryQueue>('celery')) out.push(entry('celery', celeryInspector, q));
+  for (const q of found<RqQueue>('rq')) out.push(entry('rq', rqInspector, q));
+  for (const q of found<StreamQueue>('stream')) out.push(entry('stream', streamInspector, q));
+  for (const q of found<ListQueue>('list')) out.push(entry('list', listInspector, q));
   return out;
 }
 

@@ -12,7 +12,7 @@
  * where present). A lookup reads HGET details + SISMEMBER of `failed` / `done`.
  */
 import { array, int } from '../collect/replies.js';
-import type { Command } from '../collect/types.js';
+import type { Command } from '../redis/command.js';
 import type { ListQueue } from '../collect/queues/list.js';
 import { parseJsonObject } from '../collect/replies.js';
 import { each, oldestFirstFromTail, strings } from './reads.js';

@@ -2,7 +2,7 @@
  * Reply readers shared by the inspectors (on top of `collect/replies.ts`).
  */
 import { array, int, value } from '../collect/replies.js';
-import type { Reply } from '../collect/types.js';
+import type { Reply } from '../redis/command.js';
 import type { InspectSink, TaskState } from './types.js';
 import { str } from './task.js';
 

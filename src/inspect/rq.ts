@@ -17,7 +17,7 @@
  * text (`Result.serialize`). The job's `data` is a pickle and is not shown.
  */
 import { inflateSync } from 'node:zlib';
-import type { Command, Reply } from '../collect/types.js';
+import type { Command, Reply } from '../redis/command.js';
 import { int } from '../collect/replies.js';
 import { rqKeys, type RqQueue } from '../collect/queues/rq.js';
 import { each, hmget, strings, streamEntries, withScores } from './reads.js';

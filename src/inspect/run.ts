@@ -6,7 +6,7 @@
  * on the `/metrics` path: views run only when someone opens them.
  */
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
-import type { Command } from '../collect/types.js';
+import type { Command } from '../redis/command.js';
 import type { InspectSink, InspectStep, TaskState, TaskView } from './types.js';
 
 /** What a view read. */

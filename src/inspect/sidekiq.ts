@@ -18,7 +18,7 @@
  * searches the same windows.
  */
 import { parseJsonObject } from '../collect/replies.js';
-import type { Command } from '../collect/types.js';
+import type { Command } from '../redis/command.js';
 import { SIDEKIQ_GLOBAL_QUEUE, sidekiqKeys, type SidekiqQueue } from '../collect/queues/sidekiq.js';
 import { each, oldestFirstFromTail, totalInto, withScores } from './reads.js';
 import { makeTask, numField, tsMs, type TaskFacts } from './task.js';

@@ -19,7 +19,7 @@
  * enqueue time is the entry id's milliseconds unless a `created_at` field says otherwise.
  */
 import { array, int, nextStreamId } from '../collect/replies.js';
-import type { Command, Reply } from '../collect/types.js';
+import type { Command, Reply } from '../redis/command.js';
 import { parseGroups, type StreamQueue } from '../collect/queues/stream.js';
 import { streamIdMs } from '../collect/replies.js';
 import { each, streamEntries } from './reads.js';

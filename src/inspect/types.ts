@@ -5,8 +5,7 @@
  * runner (`run.ts`) sends a view's commands as one pipeline, and the steps
  * the first batch returns as a second one. There is never a third.
  */
-import type { Command, Reply } from '../collect/types.js';
-import type { Framework } from '../collect/queues/layout.js';
+import type { Command, Reply } from '../redis/command.js';
 
 /**
  * States a view lists. `stuck` is derived where the framework makes it
@@ -93,6 +92,9 @@ export interface InspectRequest {
 export const DEFAULT_LIMIT = 20;
 /** Upper bound of `limit` (every command carries a COUNT no larger than this, or a small multiple for filtered global sets). */
 export const MAX_LIMIT = 100;
+
+/** Frameworks with an inspector (the `framework` label values of `collect/queues/registry.ts`). */
+export type Framework = 'asynq' | 'bullmq' | 'sidekiq' | 'celery' | 'rq' | 'stream' | 'list' | 'zset';
 
 /** A framework's inspector over queues of shape `Q` (the discovery / config shape). */
 export interface Inspector<Q> {

@@ -8,7 +8,7 @@
  * scheduled: ZRANGE (now +inf BYSCORE LIMIT 0 N WITHSCORES in the unit found.
  */
 import { int, parseJsonObject } from '../collect/replies.js';
-import type { Command } from '../collect/types.js';
+import type { Command } from '../redis/command.js';
 import type { ZsetQueue } from '../collect/queues/zset.js';
 import { each, score, withScores } from './reads.js';
 import { bodyFacts, makeTask, type TaskFacts } from './task.js';

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Command, Reply } from '../../src/collect/types.js';
+import type { Command, Reply } from '../../src/redis/command.js';
 import { READ_ONLY_COMMANDS } from '../../src/redis/batch.js';
 import { decodeAsynqMessage } from '../../src/inspect/asynq-message.js';
 import { asynqInspector, asynqTaskFacts } from '../../src/inspect/asynq.js';
