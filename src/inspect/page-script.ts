@@ -59,6 +59,7 @@ export const INSPECT_SCRIPT = String.raw`
     tr.setAttribute('data-state', t.state);
     var idc = cell(tr, T.colId, 'id');
     idc.appendChild(el('code', 'iso', t.id));
+    if (t.ref !== null) idc.appendChild(el('div', 'iso muted ref', t.ref));
     cell(tr, T.colName, 'name').appendChild(el('span', 'iso', t.name === null ? '—' : t.name));
     var enq = cell(tr, T.colEnqueued, 'enq');
     line(enq, when(t.enqueuedAt));
@@ -76,7 +77,7 @@ export const INSPECT_SCRIPT = String.raw`
     var pay = cell(tr, T.colPayload, 'payload');
     if (t.payload !== null) pay.appendChild(el('pre', 'iso', t.payload));
     if (isNum(t.payloadBytes)) line(pay, fill(T.bytes, t.payloadBytes) + (t.payloadTruncated ? T.truncated : ''), 'muted');
-    var hay = [t.id, t.name, t.error, t.consumer, t.group, t.payload].filter(function (v) { return v !== null; }).join('\n').toLowerCase();
+    var hay = [t.id, t.ref, t.name, t.error, t.consumer, t.group, t.payload].filter(function (v) { return v !== null; }).join('\n').toLowerCase();
     tr.setAttribute('data-search', hay);
     return tr;
   }

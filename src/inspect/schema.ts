@@ -15,6 +15,7 @@ export const taskStateSchema = z.enum([...TASK_STATES, 'completed']);
 export const taskSchema = z.strictObject({
   id: z.string(),
   state: taskStateSchema,
+  ref: text,
   name: text,
   enqueuedAt: num,
   ageSeconds: num,

@@ -11,6 +11,7 @@ import type { InspectRequest, TaskState, TaskView } from './types.js';
 export interface TaskFacts {
   id: string;
   state: TaskState;
+  ref?: unknown;
   name?: unknown;
   enqueuedAtMs?: number | undefined;
   attempts?: number | undefined;
@@ -34,6 +35,7 @@ export function makeTask(facts: TaskFacts, req: InspectRequest): TaskView {
   return {
     id: clean(facts.id),
     state: facts.state,
+    ref: facts.ref !== undefined && String(facts.ref) !== facts.id ? cleanOrNull(facts.ref) : null,
     name: cleanOrNull(facts.name),
     enqueuedAt: seconds(enq),
     ageSeconds: enq === undefined ? null : Math.max(0, Math.round(req.nowMs - enq) / 1000),
@@ -91,8 +93,9 @@ export const BODY_FIELDS = {
 } as const;
 
 /** Facts read out of a generic task body (JSON object or stream fields). */
-export function bodyFacts(o: Record<string, unknown>): Pick<TaskFacts, 'name' | 'enqueuedAtMs' | 'attempts' | 'error' | 'failedAtMs' | 'dueAtMs'> {
+export function bodyFacts(o: Record<string, unknown>): Pick<TaskFacts, 'ref' | 'name' | 'enqueuedAtMs' | 'attempts' | 'error' | 'failedAtMs' | 'dueAtMs'> {
   return {
+    ref: firstField(o, BODY_FIELDS.id),
     name: firstField(o, BODY_FIELDS.name),
     enqueuedAtMs: tsMs(firstField(o, BODY_FIELDS.created)),
     attempts: numField(firstField(o, BODY_FIELDS.attempts)),

@@ -23,6 +23,8 @@ export interface TaskView {
   /** The framework's task id (stream entry id for streams; the member for lists/zsets without ids). */
   id: string;
   state: TaskState;
+  /** The task's own id from its body (`task_id`, `id`…) when it differs from `id` (a stream entry's business id). */
+  ref: string | null;
   /** Task type / class / job name. */
   name: string | null;
   /** Enqueue time, unix seconds (fractional). */

@@ -77,7 +77,8 @@ export async function listTasks(executor: BatchExecutor, q: KnownQueue, req: Ins
 
 /**
  * Looks task `id` up: by the framework's own index when it has one, else
- * by searching the list view's windows (at most {@link MAX_LIMIT} per state).
+ * by searching the list view's windows (at most {@link MAX_LIMIT} per state)
+ * for a task with that id or that `ref` (a stream entry's `task_id`).
  */
 export async function lookupTask(executor: BatchExecutor, q: KnownQueue, id: string, req: InspectRequest, deadlineMs: number): Promise<TaskLookup> {
   const direct: InspectStep[] | undefined = q.inspector.lookup?.(q.queue, id, req);
@@ -95,7 +96,7 @@ export async function lookupTask(executor: BatchExecutor, q: KnownQueue, id: str
   if (ok && tasks.length === 0) {
     const all: InspectRequest = { ...req, limit: MAX_LIMIT, states: new Set(q.inspector.states) };
     const r = await runInspection(executor, q.inspector.list(q.queue, all), deadlineMs);
-    tasks = r.tasks.filter((t) => t.id === id);
+    tasks = r.tasks.filter((t) => t.id === id || t.ref === id);
     ok = r.ok;
     error = r.ok ? null : (r.error ?? 'redis unreachable');
     problems = [...problems, ...r.problems];

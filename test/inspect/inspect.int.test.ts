@@ -238,6 +238,9 @@ describe('task views over real Redis', () => {
     const first = by('active').tasks[0]!;
     const one = await get<TaskLookup>(`/api/queues/jobs/tasks/${first.id}?framework=stream`);
     expect(one.body.tasks[0]).toMatchObject({ state: 'stuck', consumer: 'w1', name: 'crawl' });
+    // By the business id in the entry's fields (not an index: found in the view's windows).
+    const byRef = await get<TaskLookup>('/api/queues/jobs/tasks/job-4?framework=stream');
+    expect(byRef.body.tasks[0]).toMatchObject({ state: 'waiting', ref: 'job-4' });
   });
 
   it('shows list tasks with their details and the failed set, and zset due / scheduled members', async () => {
