@@ -13,16 +13,41 @@
  * view says so. Jobs are JSON: `jid`, `class` (or `wrapped` for ActiveJob),
  * `args`, `enqueued_at` / `created_at` (float unix s before 8.0, integer ms
  * from 8.0), `retry_count` (0 after the first failure), `error_message`,
- * `failed_at`. Busy jobs live in per-process `<identity>:work` hashes and
- * are not read (no active state). Sidekiq has no index by jid: a lookup
+ * `failed_at`.
+ *
+ * active: busy jobs live in each process's `<identity>:work` HASH (tid →
+ * JSON `{queue, payload: job JSON, run_at}`, `Launcher#heartbeat`; Sidekiq
+ * 6 named it `<identity>:workers`), processes in the `processes` SET. The
+ * first batch SSCANs `processes` (one page, COUNT 100), the second HGETALLs
+ * both work hashes of at most {@link MAX_PROCESSES} processes: each holds at
+ * most the process's concurrency. Sidekiq has no index by jid: a lookup
  * searches the same windows.
  */
-import { parseJsonObject } from '../collect/replies.js';
+import { array, parseJsonObject, value } from '../collect/replies.js';
 import type { Command } from '../redis/command.js';
 import { SIDEKIQ_GLOBAL_QUEUE, sidekiqKeys, type SidekiqQueue } from '../collect/queues/sidekiq.js';
 import { each, oldestFirstFromTail, totalInto, withScores } from './reads.js';
 import { makeTask, numField, tsMs, type TaskFacts } from './task.js';
-import type { Inspector, ListState, TaskState } from './types.js';
+import type { InspectStep, Inspector, ListState, TaskState } from './types.js';
+
+/** Processes whose work hashes a view reads. */
+export const MAX_PROCESSES = 20;
+
+/**
+ * Busy jobs of one work hash as facts; `queue` filters unless undefined.
+ * @param hash the HGETALL reply: a flat field/value list, or the object the executors make of it (as ioredis does)
+ */
+export function sidekiqBusyFacts(hash: unknown, identity: string, queue: string | undefined): TaskFacts[] {
+  const flat = Array.isArray(hash) ? hash : typeof hash === 'object' && hash !== null ? Object.entries(hash).flat() : [];
+  const out: TaskFacts[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const work = typeof flat[i + 1] === 'string' ? parseJsonObject(flat[i + 1] as string) : undefined;
+    if (!work || (queue !== undefined && work.queue !== queue)) continue;
+    const payload = typeof work.payload === 'string' ? work.payload : JSON.stringify(work.payload ?? null);
+    out.push({ ...sidekiqJobFacts(payload, 'active'), consumer: identity });
+  }
+  return out;
+}
 
 /** Entries of a global set examined for one named queue. */
 export function sidekiqWindow(limit: number): number {
@@ -51,9 +76,9 @@ export function sidekiqJobFacts(json: string, state: TaskState, scoreS?: number)
 
 export const sidekiqInspector: Inspector<SidekiqQueue> = {
   framework: 'sidekiq',
-  states: ['waiting', 'scheduled', 'retry', 'dead'],
-  // The `*` pseudo-queue is the global sets only.
-  statesOf: (q) => (q.name === SIDEKIQ_GLOBAL_QUEUE ? ['scheduled', 'retry', 'dead'] : ['waiting', 'scheduled', 'retry', 'dead']),
+  states: ['waiting', 'active', 'scheduled', 'retry', 'dead'],
+  // The `*` pseudo-queue is the global sets (and every busy job).
+  statesOf: (q) => (q.name === SIDEKIQ_GLOBAL_QUEUE ? ['active', 'scheduled', 'retry', 'dead'] : ['waiting', 'active', 'scheduled', 'retry', 'dead']),
   list(q, req) {
     const k = sidekiqKeys(q.namespace);
     const global = q.name === SIDEKIQ_GLOBAL_QUEUE;
@@ -64,7 +89,36 @@ export const sidekiqInspector: Inspector<SidekiqQueue> = {
     if (!global && req.states.has('waiting')) plan.push({ state: 'waiting', key: k.queue(q.name), list: true });
     for (const [state, key] of [['scheduled', k.schedule], ['retry', k.retry], ['dead', k.dead]] as const) if (req.states.has(state)) plan.push({ state, key, list: false });
     for (const p of plan) commands.push(p.list ? ['LLEN', p.key] : ['ZCARD', p.key], p.list ? ['LRANGE', p.key, -n, -1] : ['ZRANGE', p.key, 0, m - 1, 'WITHSCORES']);
+    const busy: InspectStep[] = !req.states.has('active')
+      ? []
+      : [
+          {
+            commands: [['SSCAN', `${q.namespace}processes`, 0, 'COUNT', 100]],
+            read(r, sink) {
+              const page = array(r[0], `SSCAN ${q.namespace}processes`);
+              const ids = (Array.isArray(page[1]) ? (page[1] as unknown[]) : []).map(String).sort().slice(0, MAX_PROCESSES);
+              sink.note('active', `busy jobs of ${ids.length} process${ids.length === 1 ? '' : 'es'} (at most ${MAX_PROCESSES})`);
+              if (ids.length === 0) return;
+              return {
+                commands: ids.flatMap((id): Command[] => [['HGETALL', `${q.namespace}${id}:work`], ['HGETALL', `${q.namespace}${id}:workers`]]),
+                read(r2, sink2) {
+                  const jobs: TaskFacts[] = [];
+                  ids.forEach((id, i) =>
+                    each(sink2, [
+                      () => {
+                        for (const w of [2 * i, 2 * i + 1]) jobs.push(...sidekiqBusyFacts(value(r2[w], `HGETALL ${q.namespace}${id}:work`), id, global ? undefined : q.name));
+                      },
+                    ]),
+                  );
+                  jobs.sort((a, b) => (a.enqueuedAtMs ?? Infinity) - (b.enqueuedAtMs ?? Infinity));
+                  for (const j of jobs.slice(0, n)) sink2.task(makeTask(j, req));
+                },
+              };
+            },
+          },
+        ];
     return [
+      ...busy,
       {
         commands,
         read(r, sink) {

@@ -79,6 +79,12 @@ async function writeOthers(r: Redis): Promise<void> {
   await sk.kill('default', TS);
   await sk.kill('mailers', TS);
   await sk.retry('default', TS + 60);
+  // A busy job, as `Launcher#heartbeat` (Sidekiq 7/8) records it: SADD processes, HSET <identity>:work tid {queue, payload, run_at}.
+  const identity = 'worker-1.example:4242:0a1b2c3d4e5f';
+  await r.sadd('processes', identity);
+  await r.hset(identity, 'beat', String(TS), 'busy', '1', 'info', JSON.stringify({ hostname: 'worker-1.example', pid: 4242, concurrency: 5, queues: ['default'] }));
+  await r.hset(`${identity}:work`, 'tid-1', JSON.stringify({ queue: 'default', payload: JSON.stringify({ jid: 'busy1', class: 'SlowJob', args: [7], queue: 'default', enqueued_at: T - 8000 }), run_at: TS - 2 }));
+  await r.hset(`${identity}:work`, 'tid-2', JSON.stringify({ queue: 'mailers', payload: JSON.stringify({ jid: 'busy2', class: 'MailJob', args: [], queue: 'mailers', enqueued_at: T - 1000 }), run_at: TS }));
 
   const rq = new RqWriter(r, 'high');
   await rq.enqueue(T - 15_000);
@@ -207,8 +213,11 @@ describe('task views over real Redis', () => {
     expect(by('dead').tasks).toHaveLength(1); // mailers' dead job is filtered out
     expect(by('dead').tasks[0]).toMatchObject({ name: 'HardJob', error: 'boom' });
     expect(by('retry').tasks[0]!.dueAt).toBe(TS + 60);
+    expect(body.problems).toEqual([]);
+    expect(by('active').tasks.map((t) => [t.id, t.name, t.consumer])).toEqual([['busy1', 'SlowJob', 'worker-1.example:4242:0a1b2c3d4e5f']]);
     const all = await get<QueueTasks>('/api/queues/*/tasks?framework=sidekiq');
     expect(all.body.sections.find((x) => x.state === 'dead')!.total).toBe(2);
+    expect(all.body.sections.find((x) => x.state === 'active')!.tasks.map((t) => t.id)).toEqual(['busy1', 'busy2']);
   });
 
   it('shows RQ jobs with the failure from the results stream, and Celery messages', async () => {
@@ -277,7 +286,7 @@ describe('task views over real Redis', () => {
     });
     m.disconnect();
     monitor.disconnect();
-    const allowed = new Set(['lrange', 'llen', 'zrange', 'zcard', 'zcount', 'zscore', 'xrange', 'xrevrange', 'xpending', 'xlen', 'xinfo', 'hmget', 'hget', 'exists', 'scard', 'sscan', 'sismember']);
+    const allowed = new Set(['lrange', 'llen', 'zrange', 'zcard', 'zcount', 'zscore', 'xrange', 'xrevrange', 'xpending', 'xlen', 'xinfo', 'hmget', 'hget', 'hgetall', 'exists', 'scard', 'sscan', 'sismember']);
     const ours = seen.filter((a) => !['ping', 'echo'].includes(a[0]!.toLowerCase()));
     expect(ours.length).toBeGreaterThan(30);
     for (const a of ours) {
@@ -291,6 +300,7 @@ describe('task views over real Redis', () => {
       if (name === 'xrange' || name === 'xrevrange') expect(a.map((x) => x.toUpperCase())).toContain('COUNT');
       if (name === 'xpending') expect(a.length, a.join(' ')).toBeGreaterThan(3); // the extended form, with a count
       if (name === 'sscan') expect(a.map((x) => x.toUpperCase())).toContain('COUNT');
+      if (name === 'hgetall') expect(a[1], a.join(' ')).toMatch(/:work(ers)?$/); // a process's busy jobs, never a queue
     }
   });
 });

@@ -14,7 +14,7 @@ import { bullJobFacts, bullmqInspector, delayedDueMs } from '../../src/inspect/b
 import { celeryMessageFacts } from '../../src/inspect/celery.js';
 import { listInspector, listTaskFacts } from '../../src/inspect/list.js';
 import { rqExcString, rqJobIdOfMember } from '../../src/inspect/rq.js';
-import { sidekiqJobFacts } from '../../src/inspect/sidekiq.js';
+import { sidekiqBusyFacts, sidekiqJobFacts } from '../../src/inspect/sidekiq.js';
 import { compareIds, entryFacts, streamInspector } from '../../src/inspect/stream.js';
 import { makeTask } from '../../src/inspect/task.js';
 import { clean, escapeInvisible, preview, PREVIEW_BYTES } from '../../src/inspect/text.js';
@@ -152,6 +152,14 @@ describe('Sidekiq, Celery, RQ', () => {
     expect(makeTask(dead, req())).toMatchObject({ id: 'j1', name: 'HardJob', attempts: 3, error: 'RuntimeError: boom', failedAt: (NOW - 2000) / 1000, ageSeconds: 3, payload: '[1]' });
     const s7 = sidekiqJobFacts(JSON.stringify({ jid: 'j2', class: 'X', args: [], enqueued_at: (NOW - 10_500) / 1000 }), 'waiting');
     expect(makeTask(s7, req()).ageSeconds).toBe(10.5);
+  });
+
+  it('reads Sidekiq busy jobs from a work hash, flat or as an object', () => {
+    const work = JSON.stringify({ queue: 'default', payload: JSON.stringify({ jid: 'b1', class: 'SlowJob', args: [] }), run_at: 1 });
+    const other = JSON.stringify({ queue: 'mailers', payload: { jid: 'b2', class: 'Mail' }, run_at: 1 });
+    expect(sidekiqBusyFacts(['t1', work, 't2', other], 'p1', 'default').map((f) => [f.id, f.consumer])).toEqual([['b1', 'p1']]);
+    expect(sidekiqBusyFacts({ t1: work, t2: other }, 'p1', undefined).map((f) => f.id)).toEqual(['b1', 'b2']);
+    expect(sidekiqBusyFacts({ t1: 'not json' }, 'p1', undefined)).toEqual([]);
   });
 
   it('reads a Celery protocol 2 message (base64 body)', () => {
