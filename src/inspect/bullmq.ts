@@ -127,7 +127,7 @@ export const bullmqInspector: Inspector<BullmqQueue> = {
             for (const id of oldestFirstFromTail(r[at + 1], `LRANGE ${k.active}`)) out.push({ state: 'active', id, lock: true });
           },
         ]);
-        if (s.has('stuck')) sink.note('stuck', `active jobs without a lock, among the ${n} oldest active`);
+        if (s.has('stuck')) sink.note('stuck', 'stuckAmongActive', n);
         return 2;
       });
     }

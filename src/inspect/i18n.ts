@@ -3,6 +3,7 @@
  * is picked like the status page's (`monitor/i18n.ts` `pickLanguage`).
  */
 import type { Lang } from '../monitor/i18n.js';
+import { NOTES, type NoteKey } from './types.js';
 
 /** Every text of the task view; `{n}` is filled in by the page script (as text). */
 export interface InspectStrings {
@@ -50,6 +51,8 @@ export interface InspectStrings {
   readonly generated: string;
   /** second / minute / hour / day units of ages */
   readonly units: readonly [string, string, string, string];
+  /** translations of `NOTES` (`types.ts`) */
+  readonly notes: Readonly<Record<NoteKey, string>>;
 }
 
 const zh: InspectStrings = {
@@ -96,6 +99,13 @@ const zh: InspectStrings = {
   noscript: '此页面需要 JavaScript；也可以直接查看 JSON 接口。',
   generated: '数据读取于 {n}',
   units: [' 秒', ' 分钟', ' 小时', ' 天'],
+  notes: {
+    stuckAmongActive: '在最早的 {n} 个处理中任务里，锁已失效的任务',
+    unorderedSet: '集合没有顺序：这是部分失败任务，不一定是最早的',
+    busyProcesses: '{n} 个进程正在执行的任务（最多读取 20 个进程）',
+    globalFiltered: '来自全局集合：其中最早的 {n} 条里属于此队列的任务',
+    perGroup: '按消费组分别列出',
+  },
 };
 
 const en: InspectStrings = {
@@ -142,6 +152,7 @@ const en: InspectStrings = {
   noscript: 'This page needs JavaScript; the JSON API has the same data.',
   generated: 'Read at {n}',
   units: [' s', ' min', ' h', ' d'],
+  notes: NOTES,
 };
 
 /** The strings of `lang`. */

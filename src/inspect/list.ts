@@ -72,7 +72,7 @@ export const listInspector: Inspector<ListQueue> = {
                 ids.slice(0, n).forEach((id) => items.push({ state: 'dead', id }));
               },
             ]);
-            sink.note('dead', 'a SET has no order: some failed tasks, not necessarily the oldest');
+            sink.note('dead', 'unorderedSet');
           }
           if (items.length === 0) return;
           if (q.details) return detailsStep(q, items, req);

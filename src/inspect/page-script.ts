@@ -165,7 +165,8 @@ export const INSPECT_SCRIPT = String.raw`
       var meta = [];
       if (isNum(s.total)) meta.push(fill(T.total, num.format(s.total)));
       if (s.tasks.length) meta.push(fill(T.showing, s.tasks.length));
-      if (s.note) meta.push(s.note);
+      if (s.noteKey && T.notes[s.noteKey]) meta.push(fill(T.notes[s.noteKey], s.noteValue === null ? '' : s.noteValue));
+      else if (s.note) meta.push(s.note);
       if (meta.length) line(p, meta.join(' · '), 'muted meta');
       p.appendChild(table(s.tasks, T.empty));
       panels.appendChild(p);

@@ -7,7 +7,7 @@
  */
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
 import type { Command } from '../redis/command.js';
-import type { InspectSink, InspectStep, TaskState, TaskView } from './types.js';
+import type { InspectSink, InspectStep, NoteKey, TaskState, TaskView } from './types.js';
 
 /** What a view read. */
 export interface InspectResult {
@@ -15,7 +15,7 @@ export interface InspectResult {
   readonly ok: boolean;
   readonly error?: string;
   readonly totals: Map<TaskState, number>;
-  readonly notes: Map<TaskState, string>;
+  readonly notes: Map<TaskState, { key: NoteKey; n: number | null }>;
   /** Tasks in the order the inspector gave them (oldest first per state). */
   readonly tasks: TaskView[];
   readonly problems: string[];
@@ -33,13 +33,13 @@ const routed = (commands: readonly Command[]): RoutedCommand[] => commands.map((
  */
 export async function runInspection(executor: BatchExecutor, steps: readonly InspectStep[], deadlineMs: number): Promise<InspectResult> {
   const totals = new Map<TaskState, number>();
-  const notes = new Map<TaskState, string>();
+  const notes = new Map<TaskState, { key: NoteKey; n: number | null }>();
   const tasks: TaskView[] = [];
   const problems: string[] = [];
   const sent: Command[] = [];
   const sink: InspectSink = {
     total: (state, n) => void totals.set(state, n),
-    note: (state, text) => void notes.set(state, text),
+    note: (state, key, n) => void notes.set(state, { key, n: n ?? null }),
     task: (t) => void tasks.push(t),
     problem: (text) => void problems.push(text),
   };

@@ -5,7 +5,7 @@
  * (`z.toJSONSchema`, draft-07) to serialise with.
  */
 import { z } from 'zod';
-import { TASK_STATES } from './types.js';
+import { NOTES, TASK_STATES, type NoteKey } from './types.js';
 
 const num = z.number().nullable();
 const text = z.string().nullable();
@@ -36,6 +36,8 @@ export const sectionSchema = z.strictObject({
   state: z.enum(TASK_STATES),
   total: num,
   note: text,
+  noteKey: z.enum(Object.keys(NOTES) as [NoteKey, ...NoteKey[]]).nullable(),
+  noteValue: num,
   tasks: z.array(taskSchema),
 });
 

@@ -97,7 +97,7 @@ export const sidekiqInspector: Inspector<SidekiqQueue> = {
             read(r, sink) {
               const page = array(r[0], `SSCAN ${q.namespace}processes`);
               const ids = (Array.isArray(page[1]) ? (page[1] as unknown[]) : []).map(String).sort().slice(0, MAX_PROCESSES);
-              sink.note('active', `busy jobs of ${ids.length} process${ids.length === 1 ? '' : 'es'} (at most ${MAX_PROCESSES})`);
+              sink.note('active', 'busyProcesses', ids.length);
               if (ids.length === 0) return;
               return {
                 commands: ids.flatMap((id): Command[] => [['HGETALL', `${q.namespace}${id}:work`], ['HGETALL', `${q.namespace}${id}:workers`]]),
@@ -132,7 +132,7 @@ export const sidekiqInspector: Inspector<SidekiqQueue> = {
                 }
                 const entries = withScores(r[2 * i + 1], `ZRANGE ${p.key}`);
                 if (global) totalInto(sink, p.state, r[2 * i], `ZCARD ${p.key}`);
-                else sink.note(p.state, `global ${p.key} set: jobs of this queue among its ${Math.min(m, entries.length)} oldest entries`);
+                else sink.note(p.state, 'globalFiltered', Math.min(m, entries.length));
                 let shown = 0;
                 for (const e of entries) {
                   const facts = sidekiqJobFacts(e.member, p.state, e.score);

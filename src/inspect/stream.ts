@@ -164,7 +164,7 @@ export const streamInspector: Inspector<StreamQueue> = {
           }
           sink.total('active', active);
           if (waitingKnown) sink.total('waiting', waiting);
-          if (groups.length > 1) sink.note('waiting', 'per consumer group');
+          if (groups.length > 1) sink.note('waiting', 'perGroup');
           return follow;
         },
       });

@@ -55,12 +55,22 @@ export interface TaskView {
   payloadTruncated: boolean;
 }
 
+/** How a state was read, when it is not simply "the N oldest": English text for the API (the page has its own translations). */
+export const NOTES = {
+  stuckAmongActive: 'active jobs without a lock, among the {n} oldest active',
+  unorderedSet: 'a SET has no order: some failed tasks, not necessarily the oldest',
+  busyProcesses: 'busy jobs of {n} processes (at most 20 are read)',
+  globalFiltered: "from the global set: this queue's jobs among its {n} oldest entries",
+  perGroup: 'per consumer group',
+} as const;
+export type NoteKey = keyof typeof NOTES;
+
 /** What an inspector's reads produce. */
 export interface InspectSink {
   /** Total tasks in `state` (LLEN / ZCARD / XLEN / PEL size); not called when unknown. */
   total(state: TaskState, n: number): void;
-  /** A note on how `state` was read (e.g. "filtered from the oldest 500 entries of the global set"). */
-  note(state: TaskState, text: string): void;
+  /** A note on how `state` was read, when it is not simply "the N oldest" ({@link NOTES}); `n` fills its `{n}`. */
+  note(state: TaskState, key: NoteKey, n?: number): void;
   /** A task, oldest first within its state. */
   task(t: TaskView): void;
   /** Something could not be read (wrong type, unparsable body); the view shows it and goes on. */

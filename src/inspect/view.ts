@@ -6,15 +6,18 @@
 import type { BatchExecutor } from '../redis/batch.js';
 import type { KnownQueue } from './index.js';
 import { runInspection } from './run.js';
-import { MAX_LIMIT, type InspectRequest, type InspectStep, type ListState, type TaskView } from './types.js';
+import { MAX_LIMIT, NOTES, type InspectRequest, type InspectStep, type ListState, type NoteKey, type TaskView } from './types.js';
 
 /** One state's tab. */
 export interface StateSection {
   state: ListState;
   /** Tasks in this state (LLEN / ZCARD…); `null` when the framework cannot say cheaply. */
   total: number | null;
-  /** How this state was read, when it is not simply "the N oldest". */
+  /** How this state was read, when it is not simply "the N oldest" (English). */
   note: string | null;
+  /** The same as a key of `NOTES` (`types.ts`), for translations, and the number in it. */
+  noteKey: NoteKey | null;
+  noteValue: number | null;
   /** The oldest tasks, at most `limit`. */
   tasks: TaskView[];
 }
@@ -59,7 +62,15 @@ export async function listTasks(executor: BatchExecutor, q: KnownQueue, req: Ins
     .map((state) => {
       const tasks = r.tasks.filter((t) => t.state === state).slice(0, req.limit);
       const known = r.totals.get(state);
-      return { state, total: known ?? null, note: r.notes.get(state) ?? null, tasks };
+      const note = r.notes.get(state);
+      return {
+        state,
+        total: known ?? null,
+        note: note ? NOTES[note.key].split('{n}').join(String(note.n ?? '')) : null,
+        noteKey: note?.key ?? null,
+        noteValue: note?.n ?? null,
+        tasks,
+      };
     });
   return {
     queue: q.name,

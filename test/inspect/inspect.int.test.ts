@@ -211,6 +211,10 @@ describe('task views over real Redis', () => {
     expect(by('waiting').total).toBe(2);
     expect(by('waiting').tasks[0]!.ageSeconds).toBeGreaterThanOrEqual(29);
     expect(by('dead').tasks).toHaveLength(1); // mailers' dead job is filtered out
+    expect(by('dead')).toMatchObject({ total: null, noteKey: 'globalFiltered', noteValue: 2, note: "from the global set: this queue's jobs among its 2 oldest entries" });
+    // The page says the same in Chinese.
+    const html = (await app.inject({ url: '/queues/default?framework=sidekiq&state=dead' })).body;
+    expect(html).toContain('来自全局集合：其中最早的 {n} 条里属于此队列的任务');
     expect(by('dead').tasks[0]).toMatchObject({ name: 'HardJob', error: 'boom' });
     expect(by('retry').tasks[0]!.dueAt).toBe(TS + 60);
     expect(body.problems).toEqual([]);
