@@ -11,12 +11,13 @@ import { READ_ONLY_COMMANDS } from '../../src/redis/batch.js';
 import { decodeAsynqMessage } from '../../src/inspect/asynq-message.js';
 import { asynqInspector, asynqTaskFacts } from '../../src/inspect/asynq.js';
 import { bullJobFacts, bullmqInspector, delayedDueMs } from '../../src/inspect/bullmq.js';
-import { celeryMessageFacts } from '../../src/inspect/celery.js';
+import { celeryInspector, celeryMessageFacts } from '../../src/inspect/celery.js';
 import { listInspector, listTaskFacts } from '../../src/inspect/list.js';
-import { rqExcString, rqJobIdOfMember } from '../../src/inspect/rq.js';
-import { sidekiqBusyFacts, sidekiqJobFacts } from '../../src/inspect/sidekiq.js';
+import { rqExcString, rqInspector, rqJobIdOfMember } from '../../src/inspect/rq.js';
+import { sidekiqBusyFacts, sidekiqInspector, sidekiqJobFacts } from '../../src/inspect/sidekiq.js';
 import { compareIds, entryFacts, streamInspector } from '../../src/inspect/stream.js';
 import { makeTask } from '../../src/inspect/task.js';
+import { zsetInspector } from '../../src/inspect/zset.js';
 import { clean, escapeInvisible, preview, PREVIEW_BYTES } from '../../src/inspect/text.js';
 import { TASK_STATES, type InspectRequest, type InspectSink, type InspectStep, type TaskView } from '../../src/inspect/types.js';
 import { runInspection } from '../../src/inspect/run.js';
@@ -268,5 +269,44 @@ describe('runner', () => {
     const r = await runInspection(executor, [first, bad], Date.now() + 1000);
     expect(sent).toEqual([2, 1]);
     expect(r.problems).toEqual(['unreadable', 'internal: a third batch was planned and refused']);
+  });
+});
+
+describe('hostile replies (property)', () => {
+  const runs = Number(process.env.QUEUESCOPE_FUZZ_RUNS ?? 100);
+  const leaf = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null), fc.constantFrom('{"jid":1}', '{}', '1700000000000-0', '[]'));
+  const replyValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({ v: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('v'), { maxLength: 6 })) })).v;
+  const reply = fc.oneof(replyValue.map((v): Reply => [null, v]), fc.constant<Reply>([new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), null]));
+  const queues = [
+    ['asynq', asynqInspector, { name: 'q', key: 'q', backlogThreshold: 0, latencyThreshold: 0 }],
+    ['bullmq', bullmqInspector, { name: 'q', key: 'bull:q', prefix: 'bull', backlogThreshold: 0, latencyThreshold: 0 }],
+    ['stream', streamInspector, { type: 'stream', name: 's', key: 's', groups: [], consumers: true, retry: 's:r', dead: 's:d', backlogThreshold: 0, latencyThreshold: 1000 }],
+    ['list', listInspector, { type: 'list', name: 'l', key: 'l', details: 'd', failed: 'f', oldestAt: 'head', windows: [], backlogThreshold: 0, latencyThreshold: 0 }],
+    ['sidekiq', sidekiqInspector, { name: 'default', key: 'queue:default', namespace: '', backlogThreshold: 0, latencyThreshold: 0 }],
+    ['rq', rqInspector, { name: 'high', key: 'rq:queue:high', backlogThreshold: 0, latencyThreshold: 0 }],
+    ['celery', celeryInspector, { name: 'celery', key: 'celery', prioritySteps: [0, 3], backlogThreshold: 0, latencyThreshold: 0 }],
+    ['zset', zsetInspector, { type: 'zset', name: 'z', key: 'z', backlogThreshold: 0, latencyThreshold: 0 }],
+  ] as const;
+
+  it('every inspector reads any reply shape into schema-valid tasks or problems, never a throw', async () => {
+    const { taskSchema } = await import('../../src/inspect/schema.js');
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...queues), fc.array(reply, { maxLength: 40 }), fc.string({ maxLength: 20 }), async ([, inspector, q], replies, id) => {
+        let i = 0;
+        const executor = {
+          async exec(cmds: readonly { command: Command }[]) {
+            return { ok: true, roundtrips: 1, replies: cmds.map(() => replies[i++ % Math.max(1, replies.length)] ?? ok(null)) };
+          },
+          async scanKeys() {},
+          async close() {},
+        };
+        const insp = inspector as unknown as { list(q: unknown, r: InspectRequest): InspectStep[]; lookup?(q: unknown, id: string, r: InspectRequest): InspectStep[] };
+        for (const steps of [insp.list(q, req()), insp.lookup?.(q, id, req()) ?? []]) {
+          const r = await runInspection(executor, steps, Date.now() + 1000);
+          for (const t of r.tasks) taskSchema.parse(t);
+        }
+      }),
+      { numRuns: runs },
+    );
   });
 });
