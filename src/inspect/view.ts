@@ -87,9 +87,11 @@ export async function listTasks(executor: BatchExecutor, q: KnownQueue, req: Ins
 }
 
 /**
- * Looks task `id` up: by the framework's own index when it has one, else
- * by searching the list view's windows (at most {@link MAX_LIMIT} per state)
- * for a task with that id or that `ref` (a stream entry's `task_id`).
+ * Looks task `id` up: by the framework's own index when it has one for this
+ * id (asynq, BullMQ, RQ hashes, a stream entry id, the `details` hash),
+ * else by searching the list view's windows (at most {@link MAX_LIMIT} per
+ * state) for a task with that id or that `ref` (a stream entry's `task_id`).
+ * Either way at most two batches.
  */
 export async function lookupTask(executor: BatchExecutor, q: KnownQueue, id: string, req: InspectRequest, deadlineMs: number): Promise<TaskLookup> {
   const direct: InspectStep[] | undefined = q.inspector.lookup?.(q.queue, id, req);
@@ -104,7 +106,8 @@ export async function lookupTask(executor: BatchExecutor, q: KnownQueue, id: str
     error = r.ok ? null : (r.error ?? 'redis unreachable');
     problems = r.problems;
   }
-  if (ok && tasks.length === 0) {
+  // One view, one pipeline (plus its dependent one): the windows are searched only when there is no index to ask.
+  if (!(direct && direct.length > 0)) {
     const all: InspectRequest = { ...req, limit: MAX_LIMIT, states: new Set(q.inspector.states) };
     const r = await runInspection(executor, q.inspector.list(q.queue, all), deadlineMs);
     tasks = r.tasks.filter((t) => t.id === id || t.ref === id);
