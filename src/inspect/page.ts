@@ -43,6 +43,8 @@ th, td { padding: 6px 8px; border-bottom: 1px solid var(--line); text-align: lef
 th { background: var(--head); font-weight: 600; font-size: .85rem; white-space: nowrap; }
 td.id code { font-size: .85rem; overflow-wrap: anywhere; }
 td.id, td.name { max-width: 16em; overflow-wrap: anywhere; }
+td.name { min-width: 7em; }
+td.id { min-width: 5em; }
 td.error { color: var(--bad); max-width: 28em; overflow-wrap: anywhere; }
 td.enq, td.failed { white-space: nowrap; }
 td.payload pre { margin: 0; max-width: 32em; max-height: 9em; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; font-size: .8rem; }
