@@ -195,7 +195,10 @@ describe('task views over real Redis', () => {
   });
 
   it('answers the link shape chat messages and Grafana use: /queues/<urlencoded queue>?framework=<urlencoded framework>', async () => {
+    // The relay encodes like encodeURIComponent plus !'()* (RFC 3986), Grafana's percentencode likewise.
+    const strict = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
     for (const [name, fw] of [['exam/2026 秋季 #1?', 'list'], ['*', 'sidekiq'], ['mail', 'bullmq']] as const) {
+      expect((await app.inject({ url: `/queues/${strict(name)}?framework=${strict(fw)}` })).statusCode, name).toBe(200);
       const res = await app.inject({ url: `/queues/${encodeURIComponent(name)}?framework=${encodeURIComponent(fw)}` });
       expect(res.statusCode, name).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/html/);
