@@ -217,10 +217,10 @@ export const configSchema = z.strictObject({
   logLevel: logLevel.default('info'),
   ui: z
     .strictObject({
-      grafanaUrl: z.string().default(''),
-      rateWindow: duration.default(60_000),
       /** task inspector (`/queues/:queue`): `hide` leaves payload previews out of the view and the JSON API */
       payloads: z.enum(['show', 'hide']).default('show'),
+      grafanaUrl: z.string().default(''),
+      rateWindow: duration.default(60_000),
     })
     .prefault({}),
   auth: authSchema.optional(),
