@@ -11,7 +11,7 @@ import { SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
 import type { CollectorRun } from './execute.js';
-import { ReplyError, resolveCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
+import { ReplyError, resolveCommand, type PlannedCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
 export interface SideCollector {
@@ -170,10 +170,8 @@ export class ScrapeEngine {
     }
     // Two batches at most: the first, and the follow-ups its replies asked for.
     const tally = { commands: 0, roundtrips: 0 };
-    let up = await this.batch(builder, sent, (p) => p.step.commands.map((c) => resolveCommand(c, nowMs)), deadlineMs, tally, (p, replies) =>
-      this.readFirst(p, replies, nowMs, pending),
-    );
-    if (up) up = await this.batch(builder, pending, (p) => p.commands, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs));
+    let up = await this.batch(builder, sent, (p) => p.step.commands, nowMs, deadlineMs, tally, (p, replies) => this.readFirst(p, replies, nowMs, pending));
+    if (up) up = await this.batch(builder, pending, (p) => p.commands, nowMs, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs));
     // The Redis collectors share the batches: each one's time is the whole Redis part's.
     for (const { run } of runs) run.end();
     builder.add('redis_up', {}, up ? 1 : 0);
@@ -189,15 +187,20 @@ export class ScrapeEngine {
   private async batch<P extends Planned>(
     builder: CollectionBuilder,
     items: readonly P[],
-    commandsOf: (item: P) => readonly Command[],
+    commandsOf: (item: P) => readonly PlannedCommand[],
+    nowMs: number,
     deadlineMs: number,
     tally: { commands: number; roundtrips: number },
     read: (item: P, replies: readonly Reply[]) => void,
   ): Promise<boolean> {
     if (items.length === 0) return true;
-    const perItem = items.map(commandsOf);
     const routed: RoutedCommand[] = [];
-    for (const commands of perItem) for (const command of commands) routed.push({ command, routingKey: keyOf(command) });
+    for (const item of items) {
+      for (const planned of commandsOf(item)) {
+        const command = resolveCommand(planned, nowMs);
+        routed.push({ command, routingKey: keyOf(command) });
+      }
+    }
     const result = await this.opts.executor.exec(routed, deadlineMs);
     tally.commands += routed.length;
     tally.roundtrips += result.roundtrips;
@@ -206,11 +209,11 @@ export class ScrapeEngine {
       return false;
     }
     let offset = 0;
-    items.forEach((item, i) => {
-      const n = perItem[i]!.length;
+    for (const item of items) {
+      const n = commandsOf(item).length;
       read(item, result.replies.slice(offset, offset + n));
       offset += n;
-    });
+    }
     return true;
   }
 
@@ -219,7 +222,7 @@ export class ScrapeEngine {
     try {
       const carry = p.step.read(replies, p.sink, nowMs);
       if (carry === undefined || !p.step.then) return;
-      pending.push({ ...p, carry, commands: p.step.then.commands(carry) });
+      pending.push({ collector: p.collector, sink: p.sink, step: p.step, carry, commands: p.step.then.commands(carry) });
     } catch (err) {
       this.readFailed(p, err);
     }
