@@ -13,6 +13,7 @@ import { registerAuth } from './http/auth.js';
 import { createLogger } from './log.js';
 import { familiesFromRegistry } from './metrics/from-prom-client.js';
 import { createSelfMetrics, type SelfMetrics } from './metrics/registry.js';
+import { inspectPlugin } from './inspect/plugin.js';
 import { monitorPlugin } from './monitor/plugin.js';
 import { probePlugin } from './probe/plugin.js';
 import { Relay, relayPlugin } from './relay/plugin.js';
@@ -128,6 +129,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(relayPlugin, { notify: config.notify, registry: self.registry, relay });
   await app.register(monitorPlugin, { config });
   await app.register(probePlugin, { config });
+  await app.register(inspectPlugin, {});
 
   app.addHook('onClose', async () => {
     await runtime.close();

@@ -230,6 +230,8 @@ export const configSchema = z.strictObject({
   logLevel: logLevel.default('info'),
   ui: z
     .strictObject({
+      /** task inspector (`/queues/:queue`): `hide` leaves payload previews out of the view and the JSON API */
+      payloads: z.enum(['show', 'hide']).default('show'),
       grafanaUrl: z.string().default(''),
       rateWindow: durationIn(DURATION_RANGES.rateWindow).default(60_000),
     })

@@ -147,6 +147,12 @@ export const PAGE_SCRIPT = String.raw`
       var q = d.queues[k];
       var tr = queueRow(k + (q.paused ? ' (' + T.paused + ')' : ''), q, 'queue');
       tr.setAttribute('data-queue', k);
+      // The queue's task view (src/inspect/): the same URL shape chat messages and Grafana links use.
+      var link = document.createElement('a');
+      link.href = 'queues/' + encodeURIComponent(q.name) + '?framework=' + encodeURIComponent(q.framework);
+      link.textContent = tr.firstChild.textContent;
+      tr.firstChild.textContent = '';
+      tr.firstChild.appendChild(link);
       cell(tr, T.colFramework, q.framework, 'framework');
       cell(tr, T.colWaiting, fmt(q.waiting), 'num waiting');
       cell(tr, T.colActive, fmt(q.active), 'num active');

@@ -97,7 +97,7 @@ describe('valid configs', () => {
     expect(config).toEqual({
       listen: '0.0.0.0:9640',
       logLevel: 'info',
-      ui: { grafanaUrl: '', rateWindow: 60_000 },
+      ui: { grafanaUrl: '', rateWindow: 60_000, payloads: 'show' },
       auth: { bearerToken: 'tok-123456' },
       scrape: { timeout: 5000, cacheFor: 0, discoveryInterval: 60_000, scanCount: 500, maxQueues: 5000 },
       redis: {
@@ -221,7 +221,7 @@ describe('valid configs', () => {
 
     expect(config.listen).toBe('127.0.0.1:19640');
     expect(config.logLevel).toBe('debug');
-    expect(config.ui).toEqual({ grafanaUrl: 'http://grafana.local:3000', rateWindow: 120_000 });
+    expect(config.ui).toEqual({ grafanaUrl: 'http://grafana.local:3000', rateWindow: 120_000, payloads: 'hide' });
     expect(config.auth).toEqual({ basic: { username: 'prom', password: 'basic-pw' } });
     expect(config.scrape).toEqual({ timeout: 4000, cacheFor: 500, discoveryInterval: 120_000, scanCount: 1000, maxQueues: 100 });
     expect(config.redis).toMatchObject({
