@@ -19,6 +19,7 @@
  * same durability as the local store (README, "relay store").
  */
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { WebhookPayload } from './payload.js';
 import { ACCEPT, ACQUIRE, COMPLETE, FINISH, RELEASE, RESERVE, UNCLAIM } from './redis-scripts.js';
@@ -47,7 +48,7 @@ export interface RedisStoreOptions {
   leaseMs: number;
   /** extra spacing on the rate window, ms */
   marginMs?: number;
-  /** this replica's lease owner id (default: a random UUID) */
+  /** this replica's lease owner id (default: `host:pid:random`) */
   owner?: string;
   /** called with connection errors (ioredis reconnects by itself) */
   onError?: (err: Error) => void;
@@ -74,7 +75,8 @@ export class RedisStore implements RelayStore {
 
   constructor(opts: RedisStoreOptions) {
     this.opts = opts;
-    this.owner = opts.owner ?? randomUUID();
+    // host and pid make the lease holder recognisable in Redis (`GET …lease:<robot>`)
+    this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const redis = new Redis(opts.url, {
       // commands wait while reconnecting, but fail after 1 s per attempt so the caller can answer 503 / retry
       maxRetriesPerRequest: 2,
