@@ -335,21 +335,18 @@ export class Outbox {
     if (this.stopped) return;
     this.sending = true;
     try {
-      if (companion) await this.sendCompanion(companion, reservation.token);
-      else await this.sendBatch(entries, reservation.token);
+      if (companion) await this.sendCompanion(companion);
+      else await this.sendBatch(entries);
     } finally {
       this.sending = false;
+      // after the store update, so the window between the robot's answer and `complete` stays one round trip
+      await budget.finish(reservation.token);
     }
   }
 
-  private async call(req: RobotRequest, token: string): Promise<RobotOutcome> {
+  private async call(req: RobotRequest): Promise<RobotOutcome> {
     const started = performance.now();
-    let outcome: RobotOutcome;
-    try {
-      outcome = await postToRobot(req.url(Date.now()), req.body, this.deps.timeoutMs);
-    } finally {
-      await this.deps.store.budget(this.robot).finish(token);
-    }
+    const outcome = await postToRobot(req.url(Date.now()), req.body, this.deps.timeoutMs);
     this.deps.metrics.sendDuration.observe(this.labels(), (performance.now() - started) / 1000);
     return outcome;
   }
@@ -361,9 +358,9 @@ export class Outbox {
     return ceiling / 2 + (this.deps.random ?? Math.random)() * (ceiling / 2);
   }
 
-  private async sendCompanion(companion: RobotRequest, token: string): Promise<void> {
+  private async sendCompanion(companion: RobotRequest): Promise<void> {
     const labels = this.labels();
-    const outcome = await this.call(companion, token);
+    const outcome = await this.call(companion);
     if (outcome.kind === 'retry') {
       this.failures++;
       this.retryAt = Date.now() + this.backoff();
@@ -444,7 +441,7 @@ export class Outbox {
     return { batch: entries.slice(0, n), msg };
   }
 
-  private async sendBatch(entries: readonly StoredEntry[], token: string): Promise<void> {
+  private async sendBatch(entries: readonly StoredEntry[]): Promise<void> {
     const log = this.deps.log;
     const labels = this.labels();
     const m = this.deps.metrics.notifications;
@@ -458,7 +455,7 @@ export class Outbox {
     await store.claim(this.robot, ids);
     let outcome: RobotOutcome;
     try {
-      outcome = main ? await this.call(main, token) : { kind: 'ok' };
+      outcome = main ? await this.call(main) : { kind: 'ok' };
     } catch (err) {
       await store.unclaim(this.robot, ids);
       throw err;
