@@ -215,3 +215,40 @@ describe('notify.store config', () => {
     expect(() => parse('notify:\n  store:\n    maxBytes: lots\n')).toThrow(/notify\.store\.maxBytes: invalid byte size "lots"/);
   });
 });
+
+describe('supersede: the Lua rule and the JS rule agree (property)', () => {
+  const runs = Number(process.env.QUEUESCOPE_FUZZ_RUNS ?? 25);
+  it(`random group histories end in the same entries in SQLite and Redis (${runs} runs)`, async () => {
+    const fc = (await import('fast-check')).default;
+    const alert = fc.record({ i: fc.integer({ min: 0, max: 5 }), resolved: fc.boolean(), summary: fc.string({ maxLength: 20 }) });
+    const notification = fc.record({ group: fc.constantFrom('a', 'b'), alerts: fc.array(alert, { minLength: 1, maxLength: 4 }) });
+    const step = fc.oneof(notification.map((n) => ({ kind: 'accept' as const, ...n })), fc.constant({ kind: 'claim-unclaim' as const }));
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
+        const results: string[] = [];
+        for (const [, make] of makers) {
+          const s = await make();
+          try {
+            for (const st of steps) {
+              if (st.kind === 'accept') {
+                const alerts = st.alerts.map((a) => makeAlert(a.i, { status: a.resolved ? 'resolved' : 'firing', summary: a.summary }));
+                await accept(s, makePayload(alerts, { groupKey: st.group }));
+              } else {
+                // a failed send of the whole queue: claimed, then put back
+                const ids = (await s.head(ROBOT, 100)).entries.map((e) => e.id);
+                await s.claim(ROBOT, ids);
+                await s.unclaim(ROBOT, ids);
+              }
+            }
+            const head = await s.head(ROBOT, 100);
+            results.push(JSON.stringify(head.entries.map((e) => [e.payload.groupKey, e.payload.alerts.map((a) => `${a.fingerprint}:${a.status}:${a.annotations.summary}`)])));
+          } finally {
+            await s.close();
+          }
+        }
+        expect(results[1]).toBe(results[0]);
+      }),
+      { numRuns: runs },
+    );
+  }, 60_000);
+});
