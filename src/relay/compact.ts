@@ -95,6 +95,11 @@ export function dedupeKey(robot: string, p: WebhookPayload): string {
  */
 export function supersede(older: WebhookPayload, newer: WebhookPayload): WebhookPayload {
   const seen = new Set(newer.alerts.map((a) => a.fingerprint));
-  const kept = older.alerts.filter((a) => a.status === 'resolved' && !seen.has(a.fingerprint));
+  const kept: WebhookAlert[] = [];
+  for (const a of older.alerts) {
+    if (a.status !== 'resolved' || seen.has(a.fingerprint)) continue;
+    seen.add(a.fingerprint); // once, even if the older copy listed it twice
+    kept.push(a);
+  }
   return kept.length === 0 ? newer : { ...newer, alerts: [...newer.alerts, ...kept] };
 }
