@@ -23,7 +23,7 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Docum
 import { z } from 'zod';
 import { ConfigError, formatKeyPath, type ConfigIssue } from './errors.js';
 import { configSchema, type Config } from './schema.js';
-import { monitoredRedisConflict } from '../relay/store-config.js';
+import { DEFAULT_STORE_PATH, monitoredRedisConflict } from '../relay/store-config.js';
 
 /** The `source` reported by {@link resolveConfig} (and the `file` of issues) when no config file is used. */
 export const BUILT_IN_DEFAULTS = 'built-in defaults';
@@ -770,7 +770,7 @@ function resolveRelativePaths(config: Config, baseDir: string): void {
   for (const mod of Object.values(config.modules)) resolveTls(mod.redis.tls, baseDir);
   for (const target of Object.values(config.notify.dingtalk)) target.template = absolutize(target.template, baseDir);
   for (const target of Object.values(config.notify.wecom)) target.template = absolutize(target.template, baseDir);
-  config.notify.store.path = absolutize(config.notify.store.path, baseDir);
+  config.notify.store.path = absolutize(config.notify.store.path || DEFAULT_STORE_PATH, baseDir);
 }
 
 // ---------------------------------------------------------------------------

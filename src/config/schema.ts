@@ -176,7 +176,8 @@ const byteSize = z
  */
 export const notifyStoreSchema = z
   .strictObject({
-    path: z.string().min(1).default('./data/outbox'),
+    /** '' = the default `./data/outbox` next to the config file, filled in by the loader (schema-only configs get an in-memory store) */
+    path: z.string().default(''),
     redis: z.union([z.literal(''), z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')]).default(''),
     allowMonitoredRedis: z.boolean().default(false),
     maxBytes: byteSize.default(64 * 1024 * 1024),

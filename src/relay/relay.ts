@@ -39,7 +39,8 @@ function targetsOf(notify: RelayNotifyConfig): Map<string, { target: ChannelTarg
 
 /**
  * Opens the store `notify.store` names: Redis when `redis` is set, else the
- * SQLite file under `path` (an in-memory database when `store` is absent).
+ * SQLite file under `path` (an in-memory database, with a warning, when
+ * `store` or its `path` is absent: configs built without the config loader).
  * @throws Error when the SQLite file cannot be opened (folder not writable, locked by another process).
  */
 export function openStore(store: NotifyStoreConfig | undefined, tuning: OutboxTuning, log: RelayLogger): RelayStore {
@@ -57,7 +58,8 @@ export function openStore(store: NotifyStoreConfig | undefined, tuning: OutboxTu
       },
     });
   }
-  return new SqliteStore({ path: store?.path ?? ':memory:', maxBytes: store?.maxBytes ?? 64 * 1024 * 1024 });
+  if (!store?.path) log.warn({}, 'no notify.store.path (a config not read by the config loader): notifications are held in memory only');
+  return new SqliteStore({ path: store?.path || ':memory:', maxBytes: store?.maxBytes ?? 64 * 1024 * 1024 });
 }
 
 /** The set of robot outboxes, reconfigurable on reload. */
@@ -79,7 +81,6 @@ export class Relay {
     this.notify = opts.notify;
     this.store = opts.store ?? openStore(opts.notify.store, this.tuning, opts.log);
     if (this.store.kind === 'redis') for (const outcome of LEASE_OUTCOMES) this.metrics.leases.inc({ outcome }, 0);
-    if (!opts.notify.store && !opts.store) opts.log.warn({}, 'no notify.store configured: notifications are held in memory only');
     this.unhook.push(
       onCollect(this.metrics.storeBytes, () => this.metrics.storeBytes.set(this.store.bytes())),
       onCollect(this.metrics.oldestAge, () => {

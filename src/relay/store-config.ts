@@ -6,6 +6,9 @@
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 
+/** `notify.store.path` when the config does not set one, relative to the config file's folder (shared/spec/config.md). */
+export const DEFAULT_STORE_PATH = './data/outbox';
+
 /** File name of the local outbox inside `notify.store.path`. */
 export const STORE_FILE = 'outbox.sqlite';
 
