@@ -4,7 +4,8 @@
  * prints a table; `run()` returns the figures for bench/run.ts.
  *
  * - accept: notifications stored per second in the local SQLite store (WAL,
- *   synchronous=FULL: one fsync per accept) on this machine's disk;
+ *   synchronous=FULL) on this machine's disk, one after the other (an fsync
+ *   each) and 300 at once (group commit);
  * - digest fit: choosing the next digest from 1,000 queued notifications,
  *   by measured sizes (what the outbox does) vs rendering every growing
  *   prefix (what it did);
@@ -55,16 +56,22 @@ function payload(alerts: WebhookAlert[]): WebhookPayload {
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-async function benchAccept(n: number): Promise<number> {
+/** Accepts per second: one after the other (each waits for its fsync), and `n` at once (group commit). */
+async function benchAccept(n: number): Promise<{ sequential: number; concurrent: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'qs-bench-outbox-'));
   const store = new SqliteStore({ path: dir, maxBytes: 1 << 30 });
+  const one = (i: number) => {
+    const p = compactPayload(payload([alert(i)]));
+    return store.accept('dingtalk/ops', groupId(p), dedupeKey('dingtalk/ops', p), p);
+  };
   try {
-    const started = performance.now();
-    for (let i = 0; i < n; i++) {
-      const p = compactPayload(payload([alert(i)]));
-      await store.accept('dingtalk/ops', groupId(p), dedupeKey('dingtalk/ops', p), p);
-    }
-    return n / ((performance.now() - started) / 1000);
+    let started = performance.now();
+    for (let i = 0; i < n; i++) await one(i);
+    const sequential = n / ((performance.now() - started) / 1000);
+    started = performance.now();
+    await Promise.all(Array.from({ length: n }, (_, i) => one(n + i)));
+    const concurrent = n / ((performance.now() - started) / 1000);
+    return { sequential, concurrent };
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -126,11 +133,12 @@ async function benchCompact(queued: number): Promise<{ rawBytes: number; compact
 
 /** Runs the relay benchmarks; figures in the units their names say. */
 export async function run(): Promise<Record<string, unknown>> {
-  const acceptPerSecond = await benchAccept(300);
+  const accept = await benchAccept(300);
   const fit = benchFit(1000);
   const compact = await benchCompact(250);
   return {
-    acceptPerSecond: Math.round(acceptPerSecond),
+    acceptSequentialPerSecond: Math.round(accept.sequential),
+    acceptConcurrentPerSecond: Math.round(accept.concurrent),
     fitMeasuredMs: Number(fit.measuredMs.toFixed(1)),
     fitPrefixRenderMs: Number(fit.prefixMs.toFixed(1)),
     fitTaken: fit.taken,

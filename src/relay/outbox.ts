@@ -306,14 +306,13 @@ export class Outbox {
     if (this.stopped) return;
     const store = this.deps.store;
     const companion = this.companions[0];
-    let entries: StoredEntry[] = [];
     if (!companion) {
-      const head = await store.head(this.robot, HEAD_LIMIT);
-      entries = head.entries;
-      this.total = head.total;
-      this.oldestAt = head.oldestAt;
+      // cheap: count and age only; the payloads are read once a send is possible
+      const s = await store.stats(this.robot);
+      this.total = s.total;
+      this.oldestAt = s.oldestAt;
       this.gauge();
-      if (entries.length === 0) {
+      if (s.total === 0) {
         for (const id of this.measured.keys()) if (!this.waiters.has(id)) this.measured.delete(id);
         this.solo.clear();
         await this.idle(this.shared ? this.deps.tuning.pollMs : undefined);
@@ -332,7 +331,12 @@ export class Outbox {
       await this.idle(reservation.waitMs);
       return;
     }
-    if (this.stopped) return;
+    let entries: StoredEntry[] = [];
+    if (!companion) entries = (await store.head(this.robot, HEAD_LIMIT)).entries;
+    if (this.stopped || (!companion && entries.length === 0)) {
+      await budget.cancel(reservation.token);
+      return;
+    }
     this.sending = true;
     try {
       if (companion) await this.sendCompanion(companion);

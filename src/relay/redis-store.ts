@@ -204,6 +204,9 @@ export class RedisStore implements RelayStore {
         finish: async (token) => {
           await this.redis.qsFinish(key, token);
         },
+        cancel: async (token) => {
+          await this.redis.zrem(key, token);
+        },
       };
       this.budgets.set(robot, b);
     }

@@ -8,8 +8,9 @@
  * decades of power-cut testing stand behind, and indexed look-ups by group —
  * all things a journal would have to re-implement (framing, checksums,
  * torn-write detection, compaction). better-sqlite3 is the well-kept binding:
- * synchronous (a transaction per accept costs one fsync, no callback
- * juggling), prebuilt for current Node versions.
+ * synchronous (no callback juggling), prebuilt for current Node versions.
+ * Accepts are group-committed: one transaction (one fsync) per event-loop
+ * turn for all the webhook calls that arrived in it, each in its own savepoint.
  *
  * Single process only: the file is opened with an exclusive lock
  * (`locking_mode=EXCLUSIVE`), so a second sidecar on the same folder fails at
@@ -32,6 +33,15 @@ import {
   type RobotBudget,
   type StoredEntry,
 } from './store.js';
+
+/** An accept waiting for the next group commit. */
+interface PendingAccept {
+  args: [robot: string, group: string, dedupe: string, payload: WebhookPayload];
+  resolve(o: AcceptOutcome): void;
+  reject(err: unknown): void;
+  outcome?: AcceptOutcome;
+  error?: unknown;
+}
 
 interface Row {
   id: number;
@@ -65,6 +75,8 @@ export class SqliteStore implements RelayStore {
   private readonly budgets = new Map<string, RobotBudget>();
   private readonly stmt;
   private readonly acceptTx: (robot: string, group: string, dedupe: string, payload: WebhookPayload) => AcceptOutcome;
+  private readonly groupTx: (batch: PendingAccept[]) => void;
+  private pending: PendingAccept[] = [];
   private readonly unclaimTx: (robot: string, ids: readonly number[]) => number;
   private readonly completeTx: (ids: readonly number[]) => void;
 
@@ -139,6 +151,18 @@ export class SqliteStore implements RelayStore {
       return { kind: 'stored', id: String(info.lastInsertRowid) };
     });
 
+    // Group commit: the accepts that arrived during one event-loop turn share one transaction (one
+    // fsync); each runs in its own savepoint, so one refused (store full) does not undo the others.
+    this.groupTx = db.transaction((batch: PendingAccept[]): void => {
+      for (const item of batch) {
+        try {
+          item.outcome = this.acceptTx(...item.args);
+        } catch (err) {
+          item.error = err;
+        }
+      }
+    });
+
     this.unclaimTx = db.transaction((robot: string, ids: readonly number[]): number => {
       for (const id of ids) this.claimed.delete(id);
       let merged = 0;
@@ -173,8 +197,36 @@ export class SqliteStore implements RelayStore {
     return `the notification store holds ${this.total} bytes (notify.store.maxBytes ${this.maxBytes})`;
   }
 
-  async accept(robot: string, group: string, dedupe: string, payload: WebhookPayload): Promise<AcceptOutcome> {
-    return this.acceptTx(robot, group, dedupe, payload);
+  /**
+   * Stores a notification (see {@link RelayStore.accept}). Resolves once the
+   * transaction holding it is committed and fsynced (WAL, synchronous=FULL).
+   * Accepts arriving in the same event-loop turn are committed together: 300
+   * concurrent webhook calls cost a few fsyncs, not 300 back to back on the
+   * event loop.
+   */
+  accept(robot: string, group: string, dedupe: string, payload: WebhookPayload): Promise<AcceptOutcome> {
+    return new Promise<AcceptOutcome>((resolve, reject) => {
+      this.pending.push({ args: [robot, group, dedupe, payload], resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.commitPending());
+    });
+  }
+
+  private commitPending(): void {
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    try {
+      this.groupTx(batch);
+    } catch (err) {
+      // the commit itself failed (disk full, I/O error): nothing of the batch is stored
+      this.total = this.stmt.totalBytes.get()?.b ?? 0;
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    for (const item of batch) {
+      if (item.outcome) item.resolve(item.outcome);
+      else item.reject(item.error);
+    }
   }
 
   async acquire(): Promise<LeaseResult> {
@@ -233,6 +285,7 @@ export class SqliteStore implements RelayStore {
         async finish() {
           limiter.record();
         },
+        async cancel() {},
       };
       this.budgets.set(robot, b);
     }
@@ -240,6 +293,7 @@ export class SqliteStore implements RelayStore {
   }
 
   async close(): Promise<void> {
+    this.commitPending();
     if (this.db.open) this.db.close();
   }
 }

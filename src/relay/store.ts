@@ -71,6 +71,8 @@ export interface RobotBudget {
   reserve(count: number, windowMs: number): Promise<Reservation>;
   /** Marks the reserved call as finished (its time in the window becomes the finish time). */
   finish(token: string): Promise<void>;
+  /** Gives back a reservation that was not used for a call. */
+  cancel(token: string): Promise<void>;
 }
 
 /** The store contract (see the file comment). Every method may throw on an I/O error (the caller retries). */
