@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RELAY_BODY_TIMEOUT_MS } from '../../src/relay/plugin.js';
 import { waitFor } from '../helpers/ports.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { makeAlert, makePayload } from './fixtures.js';
 import { startHarness, type Harness } from './harness.js';
 
@@ -95,4 +96,24 @@ describe('outbox', () => {
     const ok = await fetch(`http://127.0.0.1:${port}/alerts/dingtalk/ops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(makePayload([makeAlert(1)])) });
     expect(ok.status).toBe(200);
   }, 20_000);
+
+  it('a shared store that is down: 503 (Alertmanager keeps the notification), and accepted again once it is back', async () => {
+    const redis = await startRedis();
+    try {
+      h = await startHarness({ store: { redis: redis.url }, tuning: { holdMs: 2000, leaseMs: 1000, pollMs: 100 } });
+      expect((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(1)]))).json()).toEqual({ status: 'sent' });
+      expect(await h.metric('queuescope_notification_leases_total', { outcome: 'acquired' })).toBe(2); // one per robot
+      await redis.kill();
+      const down = await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(2)]));
+      expect(down.statusCode).toBe(503);
+      expect(down.json().error).toMatch(/store failed/);
+      await redis.restart();
+      await waitFor('accepted again', async () => (await post(h!.app, '/alerts/dingtalk/ops', makePayload([makeAlert(3)]))).statusCode === 200, 15_000, 200);
+      expect(h.ding.delivered.some((d) => d.text.includes('queue-3'))).toBe(true);
+    } finally {
+      await h?.close();
+      h = undefined;
+      await redis.stop();
+    }
+  }, 30_000);
 });
