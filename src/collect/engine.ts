@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
+import { SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
 import { ReplyError, resolveCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
@@ -61,14 +62,12 @@ function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], erro
   }
 }
 
-/** Upper bound on distinct failure reasons logged per collector before going quiet. */
-const MAX_LOGGED_REASONS = 1000;
 
 export class ScrapeEngine {
   private inFlight: Promise<Collection> | undefined;
   private last: Collection | undefined;
   private lastFinishedAt = 0;
-  private readonly loggedReasons = new Set<string>();
+  private readonly loggedReasons = new SeenOnce();
   private readonly now: () => number;
   /** Number of collections actually run (tests and the load benchmark read it). */
   collections = 0;
@@ -156,9 +155,6 @@ export class ScrapeEngine {
       }
       for (const step of steps) first.push({ collector: collector.name, sink, step });
     }
-    let commands = 0;
-    let roundtrips = 0;
-    let up = true;
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
     const pending: Pending[] = [];
@@ -168,52 +164,49 @@ export class ScrapeEngine {
       else this.readFirst(p, [], nowMs, pending);
     }
     // Two batches at most: the first, and the follow-ups its replies asked for.
-    if (sent.length > 0) {
-      const routed: RoutedCommand[] = [];
-      for (const p of sent) {
-        for (const planned of p.step.commands) {
-          const command = resolveCommand(planned, nowMs);
-          routed.push({ command, routingKey: keyOf(command) });
-        }
-      }
-      const result = await this.opts.executor.exec(routed, deadlineMs);
-      commands += routed.length;
-      roundtrips += result.roundtrips;
-      if (!result.ok) {
-        up = false;
-        batchFailed(builder, sent, result.error);
-      } else {
-        let offset = 0;
-        for (const p of sent) {
-          const n = p.step.commands.length;
-          this.readFirst(p, result.replies.slice(offset, offset + n), nowMs, pending);
-          offset += n;
-        }
-      }
-    }
-    if (up && pending.length > 0) {
-      const routed: RoutedCommand[] = [];
-      for (const p of pending) for (const command of p.commands) routed.push({ command, routingKey: keyOf(command) });
-      const result = await this.opts.executor.exec(routed, deadlineMs);
-      commands += routed.length;
-      roundtrips += result.roundtrips;
-      if (!result.ok) {
-        up = false;
-        batchFailed(builder, pending, result.error);
-      } else {
-        let offset = 0;
-        for (const p of pending) {
-          const n = p.commands.length;
-          this.readFollowUp(p, result.replies.slice(offset, offset + n), nowMs);
-          offset += n;
-        }
-      }
-    }
+    const tally = { commands: 0, roundtrips: 0 };
+    let up = await this.batch(builder, sent, (p) => p.step.commands.map((c) => resolveCommand(c, nowMs)), deadlineMs, tally, (p, replies) =>
+      this.readFirst(p, replies, nowMs, pending),
+    );
+    if (up) up = await this.batch(builder, pending, (p) => p.commands, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs));
     // The Redis collectors share the batches: each one's time is the whole Redis part's.
     for (const { run } of runs) run.end();
     builder.add('redis_up', {}, up ? 1 : 0);
-    builder.add('queuescope_scrape_redis_commands', {}, commands);
-    builder.add('queuescope_scrape_redis_roundtrips', {}, roundtrips);
+    builder.add('queuescope_scrape_redis_commands', {}, tally.commands);
+    builder.add('queuescope_scrape_redis_roundtrips', {}, tally.roundtrips);
+  }
+
+  /**
+   * Sends the commands of `items` as one batch and hands each item its
+   * replies; a batch that fails as a whole is charged to every item's collector.
+   * @returns false when the batch failed (Redis is down for this scrape)
+   */
+  private async batch<P extends Planned>(
+    builder: CollectionBuilder,
+    items: readonly P[],
+    commandsOf: (item: P) => readonly Command[],
+    deadlineMs: number,
+    tally: { commands: number; roundtrips: number },
+    read: (item: P, replies: readonly Reply[]) => void,
+  ): Promise<boolean> {
+    if (items.length === 0) return true;
+    const perItem = items.map(commandsOf);
+    const routed: RoutedCommand[] = [];
+    for (const commands of perItem) for (const command of commands) routed.push({ command, routingKey: keyOf(command) });
+    const result = await this.opts.executor.exec(routed, deadlineMs);
+    tally.commands += routed.length;
+    tally.roundtrips += result.roundtrips;
+    if (!result.ok) {
+      batchFailed(builder, items, result.error);
+      return false;
+    }
+    let offset = 0;
+    items.forEach((item, i) => {
+      const n = perItem[i]!.length;
+      read(item, result.replies.slice(offset, offset + n));
+      offset += n;
+    });
+    return true;
   }
 
   /** Reads a first-batch step; a carry with a follow-up joins `pending`. */
@@ -244,10 +237,7 @@ export class ScrapeEngine {
   private logFailures(collection: Collection): void {
     for (const [collector, state] of collection.collectors) {
       for (const reason of state.failures) {
-        const key = `${collector}\u0000${reason}`;
-        if (this.loggedReasons.has(key)) continue;
-        if (this.loggedReasons.size >= MAX_LOGGED_REASONS) this.loggedReasons.clear();
-        this.loggedReasons.add(key);
+        if (!this.loggedReasons.first(`${collector}\u0000${reason}`)) continue;
         this.opts.log.warn({ collector, reason }, 'skipped a value during collection');
       }
     }

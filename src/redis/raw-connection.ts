@@ -9,8 +9,9 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { unbracket } from '../host-port.js';
 import type { Command, Reply } from './command.js';
-import type { BatchResult } from './batch.js';
+import { failAll, type BatchResult } from './batch.js';
 import { encodeCommands, RespParser, type RespValue } from './resp.js';
 
 /** Where and how {@link RawRedisConnection} connects. */
@@ -50,13 +51,6 @@ interface Handshake {
 
 /** Redis answers this to AUTH when no password is configured; ioredis ignores it too. */
 const NO_PASSWORD_SET = /no password is set|without any password configured/i;
-
-function failAll(n: number, error: string): BatchResult {
-  const err = new Error(error);
-  const replies: Reply[] = new Array(n);
-  for (let i = 0; i < n; i++) replies[i] = [err, null];
-  return { replies, roundtrips: 0, ok: false, error };
-}
 
 /** ioredis' HGETALL reply transformer: a flat field/value list becomes an object. */
 function hashObject(list: RespValue[]): Record<string, unknown> {
@@ -264,7 +258,7 @@ export function parseRedisUrl(url: string): RedisUrlTarget {
     throw new Error('redis.url is not a valid URL');
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('redis.url must start with redis:// or rediss://');
-  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname || '127.0.0.1';
+  const host = unbracket(u.hostname) || '127.0.0.1';
   const path = u.pathname.replace(/^\//, '');
   const dbText = path !== '' ? path : u.searchParams.get('db') ?? '0';
   const db = Number(dbText);
