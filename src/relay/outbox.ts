@@ -118,6 +118,7 @@ export class Outbox {
   private stopped = false;
   private wakeAt = 0;
   private wake: (() => void) | undefined;
+  private kicked = false;
   private readonly loop: Promise<void>;
 
   constructor(deps: OutboxDeps) {
@@ -232,14 +233,21 @@ export class Outbox {
     }
   }
 
+  /** Wakes the sender; a kick while it is busy (between its store read and its next sleep) is remembered, never lost. */
   private kick(): void {
     const w = this.wake;
     this.wake = undefined;
-    w?.();
+    if (w) w();
+    else this.kicked = true;
   }
 
   /** Sleeps until kicked or `ms` passed; with the shared store never longer than a third of the lease (it is renewed each turn). */
   private idle(ms?: number): Promise<void> {
+    if (this.kicked) {
+      this.kicked = false;
+      this.wakeAt = 0;
+      return Promise.resolve();
+    }
     const cap = this.shared ? Math.max(10, Math.min(this.deps.tuning.leaseMs / 3, this.deps.tuning.pollMs)) : undefined;
     const wait = ms === undefined ? cap : cap === undefined ? ms : Math.min(ms, cap);
     this.wakeAt = wait === undefined ? Infinity : Date.now() + wait;
