@@ -59,7 +59,11 @@ export function openStore(store: NotifyStoreConfig | undefined, tuning: OutboxTu
     });
   }
   if (!store?.path) log.warn({}, 'no notify.store.path (a config not read by the config loader): notifications are held in memory only');
-  return new SqliteStore({ path: store?.path || ':memory:', maxBytes: store?.maxBytes ?? 64 * 1024 * 1024 });
+  try {
+    return new SqliteStore({ path: store?.path || ':memory:', maxBytes: store?.maxBytes ?? 64 * 1024 * 1024 });
+  } catch (err) {
+    throw new Error(`notify.store.path ${store?.path}: cannot open the notification store: ${(err as Error)?.message ?? String(err)}`);
+  }
 }
 
 /** The set of robot outboxes, reconfigurable on reload. */
@@ -68,21 +72,25 @@ export class Relay {
   private readonly metrics: RelayMetrics;
   private notify: RelayNotifyConfig;
   readonly tuning: OutboxTuning;
-  readonly store: RelayStore;
+  private storeImpl: RelayStore | undefined;
   private readonly shutdownMs: number;
   private readonly unhook: (() => void)[] = [];
   private closed: Promise<void> | undefined;
 
-  /** @throws Error when the store cannot be opened (see {@link openStore}). */
+  /**
+   * Opens the store when robot targets are configured (a sidecar without
+   * targets never touches `notify.store.path`), and starts their outboxes.
+   * @throws Error when the store cannot be opened (see {@link openStore}).
+   */
   constructor(private readonly opts: RelayOptions) {
     this.metrics = relayMetrics(opts.registry);
     this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
     this.shutdownMs = opts.shutdownMs ?? 5000;
     this.notify = opts.notify;
-    this.store = opts.store ?? openStore(opts.notify.store, this.tuning, opts.log);
-    if (this.store.kind === 'redis') for (const outcome of LEASE_OUTCOMES) this.metrics.leases.inc({ outcome }, 0);
+    this.storeImpl = opts.store;
+    if (targetsOf(opts.notify).size > 0) this.openStoreOnce();
     this.unhook.push(
-      onCollect(this.metrics.storeBytes, () => this.metrics.storeBytes.set(this.store.bytes())),
+      onCollect(this.metrics.storeBytes, () => this.metrics.storeBytes.set(this.storeImpl?.bytes() ?? 0)),
       onCollect(this.metrics.oldestAge, () => {
         const now = Date.now();
         for (const o of this.outboxes.values()) {
@@ -92,7 +100,20 @@ export class Relay {
       }),
     );
     this.apply(opts.notify);
+  }
+
+  /** The outbox store (opened on first need). */
+  get store(): RelayStore {
+    return this.openStoreOnce();
+  }
+
+  private openStoreOnce(): RelayStore {
+    if (this.storeImpl) return this.storeImpl;
+    const store = openStore(this.opts.notify.store, this.tuning, this.opts.log);
+    this.storeImpl = store;
+    if (store.kind === 'redis') for (const outcome of LEASE_OUTCOMES) this.metrics.leases.inc({ outcome }, 0);
     void this.recover();
+    return store;
   }
 
   /** Counts and logs what the store held at start (local store: acknowledged, not yet delivered before the last stop). */
@@ -154,6 +175,15 @@ export class Relay {
    */
   reconfigure(notify: RelayNotifyConfig): void {
     if (this.closed) return;
+    if (!this.storeImpl && targetsOf(notify).size > 0) {
+      try {
+        this.openStoreOnce();
+      } catch (err) {
+        // the sidecar started without targets, so the store was never opened; do not fail the reload over it
+        this.opts.log.error({ reason: String((err as Error)?.message ?? err) }, 'notification store unusable; the new robot targets hold notifications in memory only until a restart');
+        this.storeImpl = new SqliteStore({ path: ':memory:', maxBytes: this.opts.notify.store?.maxBytes ?? 64 * 1024 * 1024 });
+      }
+    }
     const before = JSON.stringify(this.notify.store ?? null);
     if (notify.store && JSON.stringify(notify.store) !== before) {
       this.opts.log.warn({}, 'notify.store changed: the new store is used after a restart; the running relay keeps the current one');
@@ -177,7 +207,7 @@ export class Relay {
     this.closed ??= (async () => {
       await Promise.all([...this.outboxes.values()].map((o) => o.close(this.shutdownMs)));
       for (const u of this.unhook) u();
-      await this.store.close();
+      await this.storeImpl?.close();
     })();
     return this.closed;
   }
