@@ -45,6 +45,7 @@ import {
   type FileRequest,
 } from './secret-files.js';
 import { checkYamlSyntax, LoadContext, type Segment } from './yaml-source.js';
+import { DEFAULT_STORE_PATH, monitoredRedisConflict } from '../relay/store-config.js';
 
 /** Largest config file read, bytes: a config with thousands of queues is far below it. */
 export const MAX_CONFIG_FILE_BYTES = 8 * 1024 * 1024;
@@ -334,6 +335,8 @@ function checkUniqueNames(
 }
 
 function checkCrossField(config: Config, data: Record<string, unknown>, ctx: LoadContext): void {
+  const storeConflict = monitoredRedisConflict(config);
+  if (storeConflict) ctx.add(['notify', 'store', 'redis'], storeConflict);
   checkUniqueNames(config.queues, ['queues'], 'queue', ctx);
   checkUniqueNames(config.components, ['components'], 'component', ctx);
   for (const [name, mod] of Object.entries(config.modules)) {
@@ -373,6 +376,7 @@ function resolveRelativePaths(config: Config, baseDir: string): void {
   for (const mod of Object.values(config.modules)) resolveTls(mod.redis.tls, baseDir);
   for (const target of Object.values(config.notify.dingtalk)) target.template = absolutize(target.template, baseDir);
   for (const target of Object.values(config.notify.wecom)) target.template = absolutize(target.template, baseDir);
+  config.notify.store.path = absolutize(config.notify.store.path || DEFAULT_STORE_PATH, baseDir);
 }
 
 // ---------------------------------------------------------------------------

@@ -156,6 +156,40 @@ const rateLimit = z
     return { count: Number(count), windowMs };
   });
 
+/** Byte-size units for `notify.store.maxBytes` (IEC binary and SI decimal). */
+const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** A byte size (`64MiB`, `500KB`, `1048576`), parsed to bytes. */
+const byteSize = z
+  .union([z.number().int().positive(), z.string()], { error: 'must be a byte size like 64MiB' })
+  .transform((value, ctx) => {
+    if (typeof value === 'number') return value;
+    const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/.exec(value.trim());
+    const bytes = m ? Math.floor(Number(m[1]) * (BYTE_UNITS[m[2] ?? 'B'] ?? 1)) : NaN;
+    if (!(bytes > 0)) {
+      ctx.addIssue({ code: 'custom', message: `invalid byte size "${value}" (use e.g. 64MiB, 500KB)` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+/**
+ * `notify.store`: where accepted notifications live until a robot took them
+ * (shared/spec/config.md). `path` is a folder (relative to the config file's
+ * folder), the SQLite file is `outbox.sqlite` inside it. `redis` shares the
+ * outbox, the rate budget and de-duplication between relay replicas; it must
+ * not be the monitored Redis unless `allowMonitoredRedis` says so on purpose.
+ */
+export const notifyStoreSchema = z
+  .strictObject({
+    /** '' = the default `./data/outbox` next to the config file, filled in by the loader (schema-only configs get an in-memory store) */
+    path: z.string().default(''),
+    redis: z.union([z.literal(''), z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')]).default(''),
+    allowMonitoredRedis: z.boolean().default(false),
+    maxBytes: byteSize.default(64 * 1024 * 1024),
+  })
+  .prefault({});
+
 export const notifySchema = z
   .strictObject({
     dingtalk: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use A-Z a-z 0-9 _ -'), dingtalkTargetSchema).default({}),
@@ -173,6 +207,7 @@ export const notifySchema = z
         }
       }, 'unknown IANA time zone')
       .default('Asia/Shanghai'),
+    store: notifyStoreSchema,
   })
   .prefault({});
 
@@ -261,6 +296,7 @@ export type ComponentConfig = z.output<typeof componentSchema>;
 export type MysqlConfig = z.output<typeof mysqlSchema>;
 export type RedisConfig = z.output<typeof redisSchema>;
 export type NotifyConfig = z.output<typeof notifySchema>;
+export type NotifyStoreConfig = z.output<typeof notifyStoreSchema>;
 export type DingtalkTargetConfig = z.output<typeof dingtalkTargetSchema>;
 export type WecomTargetConfig = z.output<typeof wecomTargetSchema>;
 export type AuthConfig = z.output<typeof authSchema>;

@@ -1,20 +1,25 @@
 /**
- * The outbox of one robot: a FIFO of accepted notifications, a sliding-window
- * rate limit, digest merging, retries with backoff and jitter, and the
- * graceful-shutdown hand-back.
+ * The outbox of one robot: accepted notifications live in the store
+ * (store.ts: local SQLite, or a Redis shared by every replica) until the robot
+ * took them; this class sends them — sliding-window rate limit, digest
+ * merging, retries with backoff and jitter, the permanent-refusal split, and
+ * shutdown that keeps what it could not send.
  *
- * One call to the robot is in flight at a time. When the rate budget is
- * spent, notifications wait; when a slot opens, as many queued notifications
- * as fit in one message (without cutting any alert) are merged into a digest.
+ * One call to the robot is in flight at a time, by one process: locally
+ * trivially, with Redis because only the holder of the robot's lease sends.
+ * When the rate budget is spent, notifications wait; when a slot opens, as
+ * many queued notifications as fit in one message (without cutting any
+ * alert) are merged into a digest.
  */
 import { readFileSync } from 'node:fs';
+import { compactPayload, dedupeKey, groupId } from './compact.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 import { mergePayloads, renderMessage, type RenderedMessage } from './render.js';
 import { postToRobot, type ChannelTarget, type RobotOutcome, type RobotRequest } from './robots.js';
-import { SlidingWindowLimiter } from './rate-limit.js';
-import { redact, urlSecrets } from './text.js';
+import { redact, urlSecrets, utf8Bytes } from './text.js';
 import { NOTIFICATION_OUTCOMES, type RelayMetrics } from './metrics.js';
 import type { WebhookPayload } from './payload.js';
+import { StoreFullError, type RelayStore, type StoredEntry } from './store.js';
 
 /** The structured logger the relay writes to (pino / Fastify's logger fit). */
 export interface RelayLogger {
@@ -27,14 +32,12 @@ export interface RelayLogger {
 /** How an accepted notification ended (or why the HTTP request stopped waiting for it). */
 export type EntryOutcome =
   | { kind: 'sent' }
-  /** the robot refused it for good (permanent errcode) or shutdown came first */
+  /** the robot refused it for good (permanent errcode), alone — not only as part of a digest */
   | { kind: 'failed'; reason: string }
-  /** shutdown: given back to Alertmanager (answer 5xx so it retries elsewhere / later) */
-  | { kind: 'handed-back' }
-  /** still queued when the hold time ran out: the outbox now owns it */
+  /** still in the store when the hold time ran out (or at shutdown): delivered later */
   | { kind: 'queued' };
 
-/** Thrown by {@link Outbox.enqueue} when a notification cannot be accepted (answer 5xx). */
+/** Thrown by {@link Outbox.accept} when a notification cannot be accepted (answer 5xx). */
 export class NotAcceptedError extends Error {
   override readonly name = 'NotAcceptedError';
 }
@@ -43,34 +46,33 @@ export class NotAcceptedError extends Error {
 export interface OutboxTuning {
   /** how long the HTTP request waits for delivery before answering 202 (keep below Alertmanager's 10 s minimum notify timeout) */
   holdMs: number;
-  /** queued notifications per robot before new ones get 503 */
-  maxQueued: number;
   /** first retry delay; doubles per consecutive failure */
   retryBaseMs: number;
   /** retry delay cap */
   retryMaxMs: number;
+  /** shared store: the robot sender lease TTL (a dead sender's work moves after this) */
+  leaseMs: number;
+  /** shared store: how often a replica looks for work it did not receive itself */
+  pollMs: number;
 }
 
-/** Production defaults: hold 5 s, 1000 queued per robot, retries from 1 s doubling up to 60 s. */
-export const DEFAULT_TUNING: OutboxTuning = { holdMs: 5000, maxQueued: 1000, retryBaseMs: 1000, retryMaxMs: 60_000 };
+/** Production defaults: hold 5 s, retries from 1 s doubling up to 60 s, lease 10 s, poll 500 ms. */
+export const DEFAULT_TUNING: OutboxTuning = { holdMs: 5000, retryBaseMs: 1000, retryMaxMs: 60_000, leaseMs: 10_000, pollMs: 500 };
 
-interface Entry {
-  readonly payload: WebhookPayload;
-  /** true once the HTTP request was answered 202: the outbox alone owns it */
-  acknowledged: boolean;
-  settled: boolean;
-  settle(outcome: EntryOutcome): void;
-  readonly result: Promise<EntryOutcome>;
-}
+/** Entries read from the head of the queue per send: more than fit in one 20000-byte message. */
+const HEAD_LIMIT = 256;
+/** Bytes kept free when fitting a digest by measured sizes (the "合并了 N 条通知" line, a longer title). */
+const DIGEST_SLACK_BYTES = 96;
 
-/** A handle on an accepted notification. */
-export interface Accepted {
-  /**
-   * Resolves with the outcome, or `queued` after `holdMs` (the notification
-   * then stays in the outbox and is delivered later).
-   */
-  wait(holdMs: number): Promise<EntryOutcome>;
-}
+/** What {@link Outbox.accept} did. */
+export type Accepted =
+  | { kind: 'deduplicated' }
+  | {
+      kind: 'stored' | 'superseded';
+      id: string;
+      /** resolves with the outcome, or `queued` after `holdMs` (the store keeps it and it is delivered later) */
+      wait(holdMs: number): Promise<EntryOutcome>;
+    };
 
 /** Everything an outbox needs from its relay. */
 export interface OutboxDeps {
@@ -83,38 +85,57 @@ export interface OutboxDeps {
   tuning: OutboxTuning;
   metrics: RelayMetrics;
   log: RelayLogger;
+  store: RelayStore;
   /** injectable randomness for jitter, [0, 1) */
   random?: () => number;
 }
 
+interface Measured {
+  bytes: number;
+  /** rendered alone, UTF-8 bytes */
+  size: number;
+  /** the message frame (heading, footer) of that rendering, bytes */
+  frame: number;
+}
+
 /** The outbox of one robot (one `channel/target`). */
 export class Outbox {
-  private readonly queue: Entry[] = [];
-  private readonly companions: RobotRequest[] = [];
-  private readonly limiter: SlidingWindowLimiter;
+  readonly robot: string;
   private deps: OutboxDeps;
   private template: CompiledTemplate | undefined;
+  private readonly waiters = new Map<string, ((o: EntryOutcome) => void)[]>();
+  private readonly companions: RobotRequest[] = [];
+  /** ids to send one at a time: their digest was refused permanently */
+  private readonly solo = new Set<string>();
+  private readonly measured = new Map<string, Measured>();
   private failures = 0;
   private retryAt = 0;
-  private inFlight: Promise<void> | undefined;
+  private held = false;
+  private total = 0;
+  private oldestAt: number | undefined;
+  private sending = false;
   private closing = false;
   private stopped = false;
+  private wakeAt = 0;
   private wake: (() => void) | undefined;
+  private kicked = false;
   private readonly loop: Promise<void>;
 
   constructor(deps: OutboxDeps) {
     this.deps = deps;
-    this.limiter = new SlidingWindowLimiter(deps.rateLimit.count, deps.rateLimit.windowMs);
+    this.robot = `${deps.target.channel}/${deps.target.target}`;
     this.template = this.loadTemplate(deps.templatePath);
+    for (const outcome of NOTIFICATION_OUTCOMES) deps.metrics.notifications.inc({ ...this.labels(), outcome }, 0);
     this.gauge();
-    for (const outcome of NOTIFICATION_OUTCOMES) {
-      deps.metrics.notifications.inc({ ...this.labels(), outcome }, 0);
-    }
     this.loop = this.run();
   }
 
   private labels(): { channel: string; target: string } {
     return { channel: this.deps.target.channel, target: this.deps.target.target };
+  }
+
+  private get shared(): boolean {
+    return this.deps.store.kind === 'redis';
   }
 
   private secrets(): string[] {
@@ -132,262 +153,424 @@ export class Outbox {
     }
   }
 
-  /** Applies a new target config / rate limit / time zone (after a config reload). The limiter keeps its history. */
-  update(deps: Omit<OutboxDeps, 'metrics' | 'log'>): void {
+  /** Applies a new target config / rate limit / time zone (after a config reload). */
+  update(deps: Omit<OutboxDeps, 'metrics' | 'log' | 'store'>): void {
     const templateChanged = deps.templatePath !== this.deps.templatePath;
     this.deps = { ...this.deps, ...deps };
-    if (templateChanged) this.template = this.loadTemplate(deps.templatePath);
-    this.limiter.count = deps.rateLimit.count;
-    this.limiter.windowMs = deps.rateLimit.windowMs;
+    if (templateChanged) {
+      this.template = this.loadTemplate(deps.templatePath);
+      this.measured.clear();
+    }
+    this.kick();
   }
 
-  /** Notifications waiting (not counting the one in flight). */
+  /** Notifications waiting for this robot (last known; shared store: every replica's). */
   get length(): number {
-    return this.queue.length;
+    return this.total;
+  }
+
+  /** Seconds since the oldest undelivered notification was accepted; 0 when none waits. */
+  oldestAgeSeconds(now = Date.now()): number {
+    return this.oldestAt === undefined || this.total === 0 ? 0 : Math.max(0, (now - this.oldestAt) / 1000);
   }
 
   private gauge(): void {
-    this.deps.metrics.queueLength.set(this.labels(), this.queue.length);
+    this.deps.metrics.queueLength.set(this.labels(), this.total);
+    this.deps.metrics.oldestAge.set(this.labels(), this.oldestAgeSeconds());
   }
 
   /**
-   * Accepts a notification.
-   * @throws NotAcceptedError when the outbox is full or shutting down.
+   * Accepts a notification: compacts it and writes it to the store (durable
+   * before this resolves), merged into the queued entry of its group when
+   * there is one, or recognised as a duplicate.
+   * @throws NotAcceptedError when shutting down, the store is full, or the store is unreachable.
    */
-  enqueue(payload: WebhookPayload): Accepted {
+  async accept(payload: WebhookPayload): Promise<Accepted> {
     if (this.closing) throw new NotAcceptedError('shutting down');
-    if (this.queue.length >= this.deps.tuning.maxQueued) {
-      throw new NotAcceptedError(`${this.queue.length} notifications already wait for this robot`);
+    const compact = compactPayload(payload);
+    let r;
+    try {
+      r = await this.deps.store.accept(this.robot, groupId(compact), dedupeKey(this.robot, compact), compact);
+    } catch (err) {
+      if (err instanceof StoreFullError) throw new NotAcceptedError(err.message);
+      throw new NotAcceptedError(`the notification store failed: ${String((err as Error)?.message ?? err)}`);
     }
-    let resolve!: (o: EntryOutcome) => void;
-    const result = new Promise<EntryOutcome>((r) => (resolve = r));
-    const entry: Entry = {
-      payload,
-      acknowledged: false,
-      settled: false,
-      result,
-      settle(o) {
-        if (this.settled) return;
-        this.settled = true;
-        resolve(o);
-      },
-    };
-    this.queue.push(entry);
-    this.gauge();
+    this.deps.metrics.notifications.inc({ ...this.labels(), outcome: r.kind });
+    if (r.kind === 'deduplicated') return { kind: 'deduplicated' };
+    if (r.kind === 'stored') {
+      this.total++;
+      this.oldestAt ??= Date.now();
+      this.gauge();
+    }
     this.kick();
+    const id = r.id;
     return {
+      kind: r.kind,
+      id,
       wait: async (holdMs) => {
         let timer: NodeJS.Timeout | undefined;
-        const timeout = new Promise<EntryOutcome>((r) => {
-          timer = setTimeout(() => r({ kind: 'queued' }), holdMs);
-        });
-        const outcome = await Promise.race([result, timeout]);
+        let done!: (o: EntryOutcome) => void;
+        const result = new Promise<EntryOutcome>((resolve) => (done = resolve));
+        const list = this.waiters.get(id) ?? [];
+        list.push(done);
+        this.waiters.set(id, list);
+        timer = setTimeout(() => done({ kind: 'queued' }), holdMs);
+        const outcome = await result;
         clearTimeout(timer);
-        if (outcome.kind === 'queued') entry.acknowledged = true;
+        const rest = (this.waiters.get(id) ?? []).filter((w) => w !== done);
+        if (rest.length) this.waiters.set(id, rest);
+        else this.waiters.delete(id);
         return outcome;
       },
     };
   }
 
+  private settle(ids: readonly string[], outcome: EntryOutcome): void {
+    for (const id of ids) {
+      const list = this.waiters.get(id);
+      this.waiters.delete(id);
+      for (const w of list ?? []) w(outcome);
+    }
+  }
+
+  /** Wakes the sender; a kick while it is busy (between its store read and its next sleep) is remembered, never lost. */
   private kick(): void {
     const w = this.wake;
     this.wake = undefined;
-    w?.();
+    if (w) w();
+    else this.kicked = true;
   }
 
+  /** Sleeps until kicked or `ms` passed; with the shared store never longer than a third of the lease (it is renewed each turn). */
   private idle(ms?: number): Promise<void> {
+    if (this.kicked) {
+      this.kicked = false;
+      this.wakeAt = 0;
+      return Promise.resolve();
+    }
+    const cap = this.shared ? Math.max(10, Math.min(this.deps.tuning.leaseMs / 3, this.deps.tuning.pollMs)) : undefined;
+    const wait = ms === undefined ? cap : cap === undefined ? ms : Math.min(ms, cap);
+    this.wakeAt = wait === undefined ? Infinity : Date.now() + wait;
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       this.wake = () => {
         if (timer) clearTimeout(timer);
+        this.wakeAt = 0;
         resolve();
       };
-      if (ms !== undefined) timer = setTimeout(() => this.kick(), ms);
+      if (wait !== undefined) timer = setTimeout(() => this.kick(), Math.max(1, wait));
     });
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      if (this.queue.length === 0 && this.companions.length === 0) {
-        await this.idle();
-        continue;
-      }
-      const wait = Math.max(this.retryAt - Date.now(), this.limiter.delayMs());
-      if (wait > 0) {
-        await this.idle(wait);
-        continue;
-      }
-      const p = this.sendNext();
-      this.inFlight = p;
       try {
-        await p;
+        await this.step();
       } catch (err) {
-        // a bug, not a robot answer: keep the notifications (sendNext put them back) and slow down
+        // the store or a bug, not a robot answer: the notifications stay in the store; slow down
         this.failures++;
         this.retryAt = Date.now() + this.backoff();
         this.deps.log.error({ ...this.labels(), reason: redact(String((err as Error)?.stack ?? err), this.secrets()) }, 'relay error while sending; will retry');
+        if (!this.stopped) await this.idle(this.retryAt - Date.now());
       }
-      this.inFlight = undefined;
     }
   }
 
-  /** Takes the longest prefix of the queue that renders without cutting an alert (at least one notification). */
-  private takeBatch(): { entries: Entry[]; msg: RenderedMessage } {
-    const t = this.deps.target;
-    const render = (entries: Entry[]): RenderedMessage =>
-      renderMessage(mergePayloads(entries.map((e) => e.payload)), {
-        timeZone: this.deps.timeZone,
-        maxBytes: t.maxBytes,
-        mentionSuffix: t.mentionSuffix,
-        ...(this.template ? { template: this.template } : {}),
-      });
-    let n = 1;
-    let msg = render(this.queue.slice(0, 1));
-    while (!msg.truncated && n < this.queue.length) {
-      const next = render(this.queue.slice(0, n + 1));
-      if (next.truncated) break;
-      msg = next;
-      n++;
+  private async leaseTurn(): Promise<boolean> {
+    const store = this.deps.store;
+    const lease = await store.acquire(this.robot);
+    const m = this.deps.metrics;
+    if (!lease.held) {
+      if (this.held) {
+        this.held = false;
+        m.leases.inc({ outcome: 'lost' });
+        this.deps.log.warn({ ...this.labels() }, 'another relay replica sends for this robot now');
+      }
+      const s = await store.stats(this.robot);
+      this.total = s.total;
+      this.oldestAt = s.oldestAt;
+      this.gauge();
+      return false;
     }
-    const entries = this.queue.splice(0, n);
-    this.gauge();
-    return { entries, msg };
+    if (lease.fresh) {
+      this.held = true;
+      m.leases.inc({ outcome: 'acquired' });
+      if (lease.orphaned.length > 0) {
+        m.leases.inc({ outcome: 'taken_over' });
+        const folded = await store.unclaim(this.robot, lease.orphaned);
+        m.notifications.inc({ ...this.labels(), outcome: 'recovered' }, lease.orphaned.length);
+        if (folded) m.notifications.inc({ ...this.labels(), outcome: 'superseded' }, folded);
+        this.deps.log.warn({ ...this.labels(), notifications: lease.orphaned.length }, 'took over notifications a replica was sending when it stopped; sending them again');
+      }
+    }
+    return true;
+  }
+
+  private async step(): Promise<void> {
+    if (this.shared && !(await this.leaseTurn())) {
+      await this.idle(this.deps.tuning.pollMs);
+      return;
+    }
+    if (this.stopped) return;
+    const store = this.deps.store;
+    const companion = this.companions[0];
+    if (!companion) {
+      // cheap: count and age only; the payloads are read once a send is possible
+      const s = await store.stats(this.robot);
+      this.total = s.total;
+      this.oldestAt = s.oldestAt;
+      this.gauge();
+      if (s.total === 0) {
+        for (const id of this.measured.keys()) if (!this.waiters.has(id)) this.measured.delete(id);
+        this.solo.clear();
+        await this.idle(this.shared ? this.deps.tuning.pollMs : undefined);
+        return;
+      }
+    }
+    const backoffWait = this.retryAt - Date.now();
+    if (backoffWait > 0) {
+      await this.idle(backoffWait);
+      return;
+    }
+    const { count, windowMs } = this.deps.rateLimit;
+    const budget = store.budget(this.robot);
+    const reservation = await budget.reserve(count, windowMs);
+    if (!reservation.ok) {
+      await this.idle(reservation.waitMs);
+      return;
+    }
+    let entries: StoredEntry[] = [];
+    if (!companion) entries = (await store.head(this.robot, HEAD_LIMIT)).entries;
+    if (this.stopped || (!companion && entries.length === 0)) {
+      await budget.cancel(reservation.token);
+      return;
+    }
+    this.sending = true;
+    try {
+      if (companion) await this.sendCompanion(companion);
+      else await this.sendBatch(entries);
+    } finally {
+      this.sending = false;
+      // after the store update, so the window between the robot's answer and `complete` stays one round trip
+      await budget.finish(reservation.token);
+    }
   }
 
   private async call(req: RobotRequest): Promise<RobotOutcome> {
     const started = performance.now();
     const outcome = await postToRobot(req.url(Date.now()), req.body, this.deps.timeoutMs);
-    this.limiter.record();
     this.deps.metrics.sendDuration.observe(this.labels(), (performance.now() - started) / 1000);
     return outcome;
   }
 
   private backoff(): number {
     const { retryBaseMs, retryMaxMs } = this.deps.tuning;
-    const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(this.failures - 1, 30));
+    const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(Math.max(this.failures - 1, 0), 30));
     // "equal jitter": half fixed, half random, so retries of many robots spread out
     return ceiling / 2 + (this.deps.random ?? Math.random)() * (ceiling / 2);
   }
 
-  private async sendNext(): Promise<void> {
-    const log = this.deps.log;
+  private async sendCompanion(companion: RobotRequest): Promise<void> {
     const labels = this.labels();
-    const m = this.deps.metrics.notifications;
-
-    const companion = this.companions[0];
-    if (companion) {
-      const outcome = await this.call(companion);
-      if (outcome.kind === 'retry' && !this.closing) {
-        this.failures++;
-        this.retryAt = Date.now() + this.backoff();
-        m.inc({ ...labels, outcome: 'retried' });
-        log.warn({ ...labels, reason: redact(outcome.reason, this.secrets()) }, 'robot did not take the mention message; retrying');
-        return;
-      }
-      this.companions.shift();
-      if (outcome.kind === 'ok') this.failures = 0;
-      else log.error({ ...labels, reason: redact(outcome.reason, this.secrets()) }, 'robot refused the mention message');
+    const outcome = await this.call(companion);
+    if (outcome.kind === 'retry') {
+      this.failures++;
+      this.retryAt = Date.now() + this.backoff();
+      this.deps.metrics.notifications.inc({ ...labels, outcome: 'retried' });
+      this.deps.log.warn({ ...labels, reason: redact(outcome.reason, this.secrets()) }, 'robot did not take the mention message; retrying');
       return;
     }
-
-    const { entries, msg } = this.takeBatch();
-    try {
-      await this.deliver(entries, msg);
-    } catch (err) {
-      const open = entries.filter((e) => !e.settled);
-      this.queue.unshift(...open);
-      this.gauge();
-      throw err;
-    }
+    this.companions.shift();
+    if (outcome.kind === 'ok') this.failures = 0;
+    else this.deps.log.error({ ...labels, reason: redact(outcome.reason, this.secrets()) }, 'robot refused the mention message');
   }
 
-  private async deliver(entries: Entry[], msg: RenderedMessage): Promise<void> {
+  private renderOpts() {
+    const t = this.deps.target;
+    return {
+      timeZone: this.deps.timeZone,
+      maxBytes: t.maxBytes,
+      mentionSuffix: t.mentionSuffix,
+      ...(this.template ? { template: this.template } : {}),
+    };
+  }
+
+  private render(entries: readonly StoredEntry[]): RenderedMessage {
+    return renderMessage(mergePayloads(entries.map((e) => e.payload)), this.renderOpts());
+  }
+
+  /** Size of one entry rendered alone, and of its frame (the same rendering without alerts); cached per entry version. */
+  private measure(e: StoredEntry): Measured {
+    const cached = this.measured.get(e.id);
+    if (cached && cached.bytes === e.bytes) return cached;
+    const size = utf8Bytes(this.render([e]).text);
+    const frame = utf8Bytes(renderMessage(mergePayloads([{ ...e.payload, alerts: [] }]), this.renderOpts()).text);
+    const m = { bytes: e.bytes, size, frame: Math.min(frame, size) };
+    this.measured.set(e.id, m);
+    return m;
+  }
+
+  /**
+   * The longest prefix of the queue that fits one message without cutting an
+   * alert (at least one entry), chosen by measured sizes — each entry is
+   * rendered alone once (cached), the digest estimate is the sum of the
+   * entries' alert parts plus one frame — then rendered once; only when the
+   * estimate was too optimistic does a binary search over shorter prefixes
+   * follow. About O(n) renders of single entries instead of a render per
+   * growing prefix.
+   */
+  private takeBatch(entries: readonly StoredEntry[]): { batch: StoredEntry[]; msg: RenderedMessage } {
+    const first = entries[0]!;
+    if (this.solo.has(first.id)) return { batch: [first], msg: this.render([first]) };
+    const limit = this.deps.target.maxBytes - DIGEST_SLACK_BYTES;
+    let n = 0;
+    let estimate = 0;
+    for (const e of entries) {
+      if (this.solo.has(e.id)) break;
+      const m = this.measure(e);
+      const add = n === 0 ? m.size : m.size - m.frame;
+      if (n > 0 && estimate + add > limit) break;
+      estimate += add;
+      n++;
+    }
+    let msg = this.render(entries.slice(0, n));
+    if (msg.truncated && n > 1) {
+      let lo = 1;
+      let hi = n; // truncated
+      let best = this.render(entries.slice(0, 1));
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >>> 1;
+        const r = this.render(entries.slice(0, mid));
+        if (r.truncated) hi = mid;
+        else {
+          lo = mid;
+          best = r;
+        }
+      }
+      n = lo;
+      msg = best;
+    }
+    return { batch: entries.slice(0, n), msg };
+  }
+
+  private async sendBatch(entries: readonly StoredEntry[]): Promise<void> {
     const log = this.deps.log;
     const labels = this.labels();
     const m = this.deps.metrics.notifications;
+    const store = this.deps.store;
+    const { batch, msg } = this.takeBatch(entries);
+    const ids = batch.map((e) => e.id);
     if (msg.fallbackReason) {
       log.warn({ ...labels, template: this.deps.templatePath, reason: redact(msg.fallbackReason, this.secrets()) }, 'custom template failed to render; used the default template');
     }
     const [main, ...rest] = this.deps.target.requests(msg);
-    const outcome: RobotOutcome = main ? await this.call(main) : { kind: 'ok' };
+    await store.claim(this.robot, ids);
+    let outcome: RobotOutcome;
+    try {
+      outcome = main ? await this.call(main) : { kind: 'ok' };
+    } catch (err) {
+      await store.unclaim(this.robot, ids);
+      throw err;
+    }
 
     if (outcome.kind === 'ok') {
+      await store.complete(this.robot, ids);
       this.failures = 0;
-      m.inc({ ...labels, outcome: 'sent' }, entries.length);
-      if (entries.length > 1) m.inc({ ...labels, outcome: 'merged' }, entries.length - 1);
+      m.inc({ ...labels, outcome: 'sent' }, batch.length);
+      if (batch.length > 1) m.inc({ ...labels, outcome: 'merged' }, batch.length - 1);
       if (msg.truncated) m.inc({ ...labels, outcome: 'truncated' });
-      for (const e of entries) e.settle({ kind: 'sent' });
+      for (const id of ids) {
+        this.solo.delete(id);
+        this.measured.delete(id);
+      }
+      this.settle(ids, { kind: 'sent' });
       this.companions.push(...rest);
-      log.debug({ ...labels, notifications: entries.length, alerts: msg.total, shown: msg.shown }, 'robot message sent');
+      this.total = Math.max(0, this.total - batch.length);
+      if (this.total === 0) this.oldestAt = undefined;
+      this.gauge();
+      log.debug({ ...labels, notifications: batch.length, alerts: msg.total, shown: msg.shown }, 'robot message sent');
       return;
     }
     const reason = redact(outcome.reason, this.secrets());
     if (outcome.kind === 'retry') {
+      const folded = await store.unclaim(this.robot, ids);
+      if (folded) m.inc({ ...labels, outcome: 'superseded' }, folded);
       this.failures++;
       this.retryAt = Date.now() + this.backoff();
       m.inc({ ...labels, outcome: 'retried' });
       log.warn({ ...labels, reason, attempt: this.failures, retryInMs: Math.round(this.retryAt - Date.now()) }, 'robot call failed; will retry');
-      // back to the front, in order, so they can merge with newer ones; while closing, give the unanswered ones back
-      const back = this.closing ? entries.filter((e) => e.acknowledged) : entries;
-      if (this.closing) for (const e of entries) if (!e.acknowledged) e.settle({ kind: 'handed-back' });
-      if (this.stopped) {
-        // the shutdown deadline passed while this call was in flight
-        m.inc({ ...labels, outcome: 'failed' }, back.length);
-        if (back.length) log.error({ ...labels, notifications: back.length }, 'shutdown: notifications could not be delivered in time; they are lost');
-        for (const e of back) e.settle({ kind: 'failed', reason: 'shutdown' });
-        return;
-      }
-      this.queue.unshift(...back);
-      this.gauge();
       return;
     }
-    m.inc({ ...labels, outcome: 'failed' }, entries.length);
+    if (batch.length > 1) {
+      // one bad notification must not fail the others it was merged with: send each alone
+      const folded = await store.unclaim(this.robot, ids);
+      if (folded) m.inc({ ...labels, outcome: 'superseded' }, folded);
+      for (const id of ids) this.solo.add(id);
+      log.warn({ ...labels, reason, ...(outcome.errcode !== undefined ? { errcode: outcome.errcode } : {}), notifications: batch.length }, 'robot refused a digest permanently; sending its notifications one by one');
+      return;
+    }
+    await store.complete(this.robot, ids);
+    this.solo.delete(ids[0]!);
+    this.measured.delete(ids[0]!);
+    this.total = Math.max(0, this.total - 1);
+    this.gauge();
+    m.inc({ ...labels, outcome: 'failed' });
     log.error(
-      { ...labels, reason, ...(outcome.errcode !== undefined ? { errcode: outcome.errcode } : {}), notifications: entries.length, alerts: msg.total },
+      { ...labels, reason, ...(outcome.errcode !== undefined ? { errcode: outcome.errcode } : {}), notifications: 1, alerts: msg.total },
       'robot refused the message permanently; not retrying',
     );
-    for (const e of entries) e.settle({ kind: 'failed', reason: `robot refused the message: ${reason}` });
+    this.settle(ids, { kind: 'failed', reason: `robot refused the message: ${reason}` });
   }
 
   /**
-   * Graceful shutdown: refuses new notifications, hands back the ones whose
-   * HTTP request is still waiting (their answer becomes 503, so Alertmanager
-   * keeps them), delivers the acknowledged ones within the rate limit until
-   * `deadlineMs` (ms from now), then gives up on what is left — logged as an
-   * error and counted as failed.
-   * @returns how many notifications could not be delivered.
+   * Graceful shutdown: refuses new notifications, keeps delivering within the
+   * rate limit until `deadlineMs` (ms from now), then stops. Nothing is
+   * dropped: what is still queued stays in the store (sent after the next
+   * start, or by another replica), HTTP requests still waiting are answered
+   * `queued`, and the lease is released so another replica can take over at once.
+   * @returns how many notifications stay in the store for this robot.
    */
   async close(deadlineMs: number): Promise<number> {
     if (this.stopped) return 0;
     this.closing = true;
-    const kept: Entry[] = [];
-    for (const e of this.queue.splice(0)) {
-      if (e.acknowledged) kept.push(e);
-      else e.settle({ kind: 'handed-back' });
-    }
-    this.queue.push(...kept);
-    this.gauge();
+    this.kick();
     const deadline = Date.now() + deadlineMs;
-    while ((this.queue.length > 0 || this.inFlight) && Date.now() < deadline) {
-      if (this.inFlight) {
-        await Promise.race([this.inFlight, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
-      } else {
-        const wait = Math.max(this.retryAt - Date.now(), this.limiter.delayMs());
-        if (wait >= deadline - Date.now()) break;
-        this.kick();
-        await new Promise((r) => setTimeout(r, Math.max(1, wait)));
+    while (Date.now() < deadline) {
+      if (!this.sending) {
+        if (this.total === 0 && this.companions.length === 0) break;
+        if (this.shared && !this.held) break;
+        // idle until after the deadline (rate budget or retry backoff): no point in waiting
+        if (this.wakeAt !== 0 && this.wakeAt > deadline) break;
       }
+      await new Promise((r) => setTimeout(r, 20));
     }
     this.stopped = true;
     this.kick();
-    const lost = this.queue.splice(0);
-    this.gauge();
-    if (lost.length > 0) {
-      this.deps.metrics.notifications.inc({ ...this.labels(), outcome: 'failed' }, lost.length);
-      this.deps.log.error({ ...this.labels(), notifications: lost.length }, 'shutdown: notifications could not be delivered in time (rate limit); they are lost');
-      for (const e of lost) e.settle({ kind: 'failed', reason: 'shutdown' });
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now()) + 50))]);
+    let left = this.total;
+    try {
+      left = (await this.deps.store.stats(this.robot)).total;
+    } catch {
+      // the count in the log is then the last known one
     }
-    await Promise.race([this.loop, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
-    return lost.length;
+    this.settle([...this.waiters.keys()], { kind: 'queued' });
+    if (this.shared && this.held) {
+      try {
+        await this.deps.store.release(this.robot);
+        this.deps.metrics.leases.inc({ outcome: 'released' });
+      } catch {
+        // the lease expires by itself
+      }
+      this.held = false;
+    }
+    if (left > 0) {
+      this.deps.log.warn(
+        { ...this.labels(), notifications: left, store: this.deps.store.kind },
+        this.shared
+          ? 'shutdown: notifications not yet delivered (rate limit) stay in the shared store; another replica or the next start sends them'
+          : 'shutdown: notifications not yet delivered (rate limit) stay in the store; they are sent after the next start',
+      );
+    }
+    return left;
   }
 }

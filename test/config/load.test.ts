@@ -80,7 +80,14 @@ describe('valid configs', () => {
       // absent = built-in discovery of every framework, decided by discovery, not here
       expect(config.discover).toBeUndefined();
       expect(config.queues).toEqual([]);
-      expect(config.notify).toEqual({ dingtalk: {}, wecom: {}, rateLimit: { count: 20, windowMs: 60_000 }, timeout: 5000, timeZone: 'Asia/Shanghai' });
+      expect(config.notify).toEqual({
+        dingtalk: {},
+        wecom: {},
+        rateLimit: { count: 20, windowMs: 60_000 },
+        timeout: 5000,
+        timeZone: 'Asia/Shanghai',
+        store: { path: '/etc/queuescope/data/outbox', redis: '', allowMonitoredRedis: false, maxBytes: 64 * 1024 * 1024 },
+      });
     }
   });
 
@@ -192,6 +199,7 @@ describe('valid configs', () => {
         rateLimit: { count: 20, windowMs: 60_000 },
         timeout: 5000,
         timeZone: 'Asia/Shanghai',
+        store: { path: '/etc/queuescope/data/outbox', redis: '', allowMonitoredRedis: false, maxBytes: 64 * 1024 * 1024 },
       },
     });
   });
@@ -292,6 +300,7 @@ describe('valid configs', () => {
       rateLimit: { count: 10, windowMs: 1000 },
       timeout: 3000,
       timeZone: 'UTC',
+      store: { path: join(base, 'spool'), redis: 'redis://relay-redis:6380/0', allowMonitoredRedis: false, maxBytes: 8 * 1024 * 1024 },
     });
     // No `*File` key survives loading.
     expect(JSON.stringify(config)).not.toMatch(/File"/);

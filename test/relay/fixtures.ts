@@ -36,11 +36,12 @@ export function makeAlert(i: number, o: AlertOptions = {}): WebhookAlert {
   };
 }
 
-/** A webhook payload around `alerts`. */
+/** A webhook payload around `alerts`; its `groupKey` is Alertmanager's for `group_by: [alertname, queue]` of the first alert. */
 export function makePayload(alerts: WebhookAlert[], over: Partial<WebhookPayload> = {}): WebhookPayload {
+  const first = alerts[0]?.labels ?? {};
   return {
     version: '4',
-    groupKey: '{}:{alertname="QueueBacklogHigh"}',
+    groupKey: `{}:{alertname="${first.alertname ?? ''}", queue="${first.queue ?? ''}"}`,
     truncatedAlerts: 0,
     status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
     receiver: 'critical',

@@ -6,7 +6,8 @@ import { Writable } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import type { NotifyConfig } from '../../src/config/schema.js';
+import type { NotifyStoreConfig } from '../../src/config/schema.js';
+import type { RelayNotifyConfig } from '../../src/relay/relay.js';
 import type { OutboxTuning } from '../../src/relay/outbox.js';
 import { relayPlugin } from '../../src/relay/plugin.js';
 import { startFakeDingtalk, startFakeWecom, type FakeRobot, type FakeRobotOptions } from './fake-robots.js';
@@ -25,6 +26,10 @@ export interface Harness {
   /** `queuescope_notifications_total` for one series */
   count(channel: string, target: string, outcome: string): Promise<number>;
   queueLength(channel: string, target: string): Promise<number>;
+  /** any metric value of the relay registry (0 when the series is absent) */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** the store config the relay uses (a fresh temporary folder unless given) */
+  store: NotifyStoreConfig;
   close(): Promise<void>;
 }
 
@@ -37,6 +42,8 @@ export interface HarnessOptions {
   shutdownMs?: number;
   dingTemplate?: string;
   robot?: FakeRobotOptions;
+  /** partial `notify.store`; default: a fresh temporary folder, 64 MiB */
+  store?: Partial<NotifyStoreConfig>;
 }
 
 export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
@@ -49,7 +56,14 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     template = join(mkdtempSync(join(tmpdir(), 'qs-tpl-')), 'ding.tmpl');
     writeFileSync(template, o.dingTemplate);
   }
-  const notify: NotifyConfig = {
+  const store: NotifyStoreConfig = {
+    path: mkdtempSync(join(tmpdir(), 'qs-outbox-')),
+    redis: '',
+    allowMonitoredRedis: false,
+    maxBytes: 64 * 1024 * 1024,
+    ...o.store,
+  };
+  const notify: RelayNotifyConfig = {
     dingtalk: {
       ops: { url: ding.url, secret: DING_SECRET, mention: { mobiles: ['13800000000'], userIds: ['user001'], all: false }, template },
     },
@@ -59,6 +73,7 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     rateLimit,
     timeout: o.timeoutMs ?? 2000,
     timeZone: 'Asia/Shanghai',
+    store,
   };
   const lines: string[] = [];
   const stream = new Writable({
@@ -92,6 +107,8 @@ export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
     logs: () => lines.join(''),
     count: (channel, target, outcome) => metricValue('queuescope_notifications_total', { channel, target, outcome }),
     queueLength: (channel, target) => metricValue('queuescope_notification_queue_length', { channel, target }),
+    metric: (name, labels = {}) => metricValue(name, labels),
+    store,
     async close() {
       if (closed) return;
       closed = true;

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/ports.js';
+import { compactPayload } from '../../src/relay/compact.js';
 import { makeAlert, makePayload } from './fixtures.js';
 import { DING_SECRET, DING_TOKEN, startHarness, WECOM_KEY, type Harness } from './harness.js';
 
@@ -284,30 +285,46 @@ describe('relay: rate limit, queueing, shutdown', () => {
     expect(h.ding.delivered.some((d) => d.text.includes('合并了'))).toBe(true);
   });
 
-  it('a full queue answers 503 so Alertmanager keeps the notification', async () => {
-    h = await startHarness({ rateLimit: { count: 1, windowMs: 60_000 }, tuning: { holdMs: 500, maxQueued: 2 } });
-    expect([200, 202]).toContain((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(0)]))).statusCode); // sent or in flight
+  it('past notify.store.maxBytes the relay answers 503 so Alertmanager keeps the notification', async () => {
+    // room for two queued notifications, not three
+    const one = Buffer.byteLength(JSON.stringify(compactPayload(makePayload([makeAlert(1)]))));
+    const maxBytes = Math.floor(one * 2.5);
+    h = await startHarness({ rateLimit: { count: 1, windowMs: 60_000 }, tuning: { holdMs: 300 }, store: { maxBytes } });
+    expect([200, 202]).toContain((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(0)]))).statusCode); // sent: the store is empty again
     expect((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(1)]))).statusCode).toBe(202);
     expect((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(2)]))).statusCode).toBe(202);
     const full = await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(3)]));
     expect(full.statusCode).toBe(503);
-    expect(full.json().error).toMatch(/not accepted/);
+    expect(full.json().error).toMatch(new RegExp(`notify\\.store\\.maxBytes ${maxBytes}`));
     expect(await h.queueLength('dingtalk', 'ops')).toBe(2);
+    expect(await h.metric('queuescope_notification_store_bytes')).toBeGreaterThan(one * 1.5);
+    expect(await h.metric('queuescope_notification_store_bytes')).toBeLessThanOrEqual(maxBytes);
+    // a newer notification of a queued group replaces it instead of needing room
+    expect((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(2, { status: 'resolved' })]))).statusCode).toBe(202);
+    expect(await h.count('dingtalk', 'ops', 'superseded')).toBe(1);
   });
 
-  it('shutdown hands waiting requests back with 503 and reports acknowledged ones it cannot deliver in time', async () => {
+  it('shutdown answers waiting requests 202: the notification is in the store, and the next start delivers it', async () => {
     h = await startHarness({ rateLimit: { count: 1, windowMs: 60_000 }, tuning: { holdMs: 30_000 }, shutdownMs: 300 });
     expect((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(0)]))).statusCode).toBe(200);
     const waiting = post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(1)]));
     await waitFor('the second notification queued', async () => (await h!.queueLength('dingtalk', 'ops')) === 1);
     await h.app.close();
     const res = await waiting;
-    expect(res.statusCode).toBe(503);
+    expect(res.statusCode).toBe(202);
     expect(h.ding.delivered).toHaveLength(1);
-    expect(await h.count('dingtalk', 'ops', 'failed')).toBe(0); // handed back, not lost
+    expect(await h.count('dingtalk', 'ops', 'failed')).toBe(0);
+    expect(h.logs()).toMatch(/stay in the store; they are sent after the next start/);
+    expect(h.logs()).not.toMatch(/lost/);
+    const store = h.store;
+    await h.close();
+    h = await startHarness({ store });
+    await waitFor('delivered after the restart', () => h!.ding.delivered.some((d) => d.text.includes('queue-1')));
+    expect(await h.count('dingtalk', 'ops', 'recovered')).toBe(1);
+    await waitFor('counted as sent', async () => (await h!.count('dingtalk', 'ops', 'sent')) === 1);
   });
 
-  it('over real HTTP: app.close() answers the waiting request 503 promptly instead of hanging', async () => {
+  it('over real HTTP: app.close() answers the waiting request promptly instead of hanging', async () => {
     h = await startHarness({ rateLimit: { count: 1, windowMs: 60_000 }, tuning: { holdMs: 30_000 }, shutdownMs: 300 });
     await h.app.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${(h.app.server.address() as { port: number }).port}`;
@@ -318,11 +335,11 @@ describe('relay: rate limit, queueing, shutdown', () => {
     await waitFor('queued', async () => (await h!.queueLength('dingtalk', 'ops')) === 1);
     const started = Date.now();
     await h.app.close();
-    expect((await waiting).status).toBe(503);
+    expect((await waiting).status).toBe(202);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  it('shutdown delivers acknowledged notifications when the budget allows, and counts the rest as failed', async () => {
+  it('shutdown delivers queued notifications when the budget allows; the rest stay in the store, nothing counted as failed', async () => {
     h = await startHarness({ rateLimit: { count: 1, windowMs: 1000 }, tuning: { holdMs: 300 }, shutdownMs: 3000 });
     expect([200, 202]).toContain((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(0)]))).statusCode);
     expect((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(1)]))).statusCode).toBe(202);
@@ -335,7 +352,7 @@ describe('relay: rate limit, queueing, shutdown', () => {
     expect([200, 202]).toContain((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(0)]))).statusCode);
     expect((await post(h.app, '/alerts/dingtalk/ops', makePayload([makeAlert(1)]))).statusCode).toBe(202);
     await h.app.close();
-    expect(await h.count('dingtalk', 'ops', 'failed')).toBe(1);
-    expect(h.logs()).toMatch(/could not be delivered in time/);
+    expect(await h.count('dingtalk', 'ops', 'failed')).toBe(0);
+    expect(h.logs()).toMatch(/stay in the store/);
   });
 });
