@@ -19,6 +19,7 @@ const USAGE = `usage:
   queuescope [--config FILE] [--listen HOST:PORT] [--log-level LEVEL]
   queuescope check-config [--config FILE]
   queuescope demo [--redis URL] [--mysql URL] [--rate N] [--burst] [--fail-ratio F]
+  queuescope generate [--out DIR] [--format files|prometheusrule] [--job NAME] [--lang zh|en] …  (generate --help)
   queuescope --version
 
 Config: --config FILE, else $QUEUESCOPE_CONFIG, else ./queuescope.yaml, else built-in defaults.
@@ -48,6 +49,15 @@ async function main(argv: string[]): Promise<number | undefined> {
   if (argv[0] === 'demo') {
     const { runDemoCommand } = await import('./demo/index.js');
     return runDemoCommand(argv.slice(1));
+  }
+  if (argv[0] === 'generate') {
+    const { runGenerateCommand, GenerateParamError } = await import('./generate/index.js');
+    try {
+      return runGenerateCommand(argv.slice(1), { stdout: (s) => process.stdout.write(s), cwd: process.cwd() });
+    } catch (err) {
+      if (err instanceof GenerateParamError) throw new UsageError(err.message);
+      throw err;
+    }
   }
   const { values, positionals } = parse(argv);
   if (values.version) {

@@ -143,14 +143,14 @@ describe('alerting end to end', () => {
     expect(unauth.status).toBe(401);
   }, 90_000);
 
-  it('the shipped inhibitions hold in the real Alertmanager: RedisDown mutes queue alerts of its instance, critical mutes warning', async () => {
+  it('the shipped inhibitions hold in the real Alertmanager: QueuescopeRedisDown mutes queue alerts of its instance, critical mutes warning', async () => {
     const amUrl = `http://127.0.0.1:${am!.port}/api/v2/alerts`;
     const alert = (labels: Record<string, string>) => ({ labels: { job: 'queuescope', ...labels }, annotations: { summary: 'injected' }, startsAt: new Date().toISOString() });
     const post = await fetch(amUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify([
-        alert({ alertname: 'RedisDown', instance: 'inhib:9640', severity: 'critical' }),
+        alert({ alertname: 'QueuescopeRedisDown', instance: 'inhib:9640', severity: 'critical' }),
         alert({ alertname: 'QueueBacklogHigh', instance: 'inhib:9640', queue: 'iq', framework: 'list', severity: 'warning' }),
         alert({ alertname: 'QueueLatencyHigh', instance: 'other:9640', queue: 'lq', framework: 'list', severity: 'warning' }),
         alert({ alertname: 'QueueLatencyHigh', instance: 'other:9640', queue: 'lq', framework: 'list', severity: 'critical' }),
@@ -170,9 +170,9 @@ describe('alerting end to end', () => {
     expect(find(list, { alertname: 'QueueLatencyHigh', queue: 'lq', severity: 'warning' })!.status.state).toBe('suppressed');
     expect(find(list, { alertname: 'QueueLatencyHigh', queue: 'lq', severity: 'critical' })!.status.state).toBe('active');
     expect(find(list, { alertname: 'QueueLatencyHigh', queue: 'lq2' })!.status.state).toBe('active');
-    expect(find(list, { alertname: 'RedisDown' })!.status.state).toBe('active');
+    expect(find(list, { alertname: 'QueuescopeRedisDown' })!.status.state).toBe('active');
     // and the unmuted ones reach the robots through the relay
-    await waitFor('RedisDown relayed to DingTalk', containsAll(ding!, 'RedisDown', 'inhib:9640'), 20_000, 100);
+    await waitFor('QueuescopeRedisDown relayed to DingTalk', containsAll(ding!, 'QueuescopeRedisDown', 'inhib:9640'), 20_000, 100);
     await waitFor('the lq2 warning relayed to WeCom', containsAll(wecom!, 'QueueLatencyHigh', 'lq2'), 20_000, 100);
     expect(ding!.refused).toEqual([]);
     expect(wecom!.refused).toEqual([]);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { resolveConfig } from '../../src/config/load.js';
 import { startDemo, type RunningDemo } from '../../src/demo/index.js';
-import type { Dashboard } from '../../grafana/src/builder.js';
+import type { Dashboard } from '../../src/generate/grafana/builder.js';
 import { findBinary } from '../helpers/binaries.js';
 import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 import { freePort, waitFor } from '../helpers/ports.js';
