@@ -6,6 +6,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { resolveConfig, type ResolveOptions } from './config/load.js';
+import { WebGuard } from './http/web-guard.js';
 import { createLogger } from './log.js';
 
 /** How long shutdown may take before the process exits anyway, ms. */
@@ -15,22 +16,25 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * Starts the sidecar and resolves once it listens.
  * @throws ConfigError (exit 2) for an invalid config; other errors (listen failed) exit 1.
  */
-export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>): Promise<void> {
+export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>, serve: { webConfigFile?: string } = {}): Promise<void> {
   const env = process.env;
   const cwd = process.cwd();
   const { config, source } = await resolveConfig({ ...opts, env, cwd });
   const log = createLogger(config.logLevel);
+  const web = serve.webConfigFile ? new WebGuard(serve.webConfigFile, log.child({ module: 'web' })) : undefined;
   const app = await buildApp(config, {
     log,
+    ...(web ? { web } : {}),
     // Reload re-reads the same source with the same overrides.
     loadConfig: async () => (await resolveConfig({ ...opts, env, cwd })).config,
   });
 
   const [host, port] = splitHostPort(config.listen);
   await app.listen({ host, port });
-  log.info({ listen: config.listen, config: source }, 'queuescope started');
+  log.info({ listen: config.listen, config: source, ...(web ? { webConfig: web.config.path, tls: Boolean(web.config.tls) } : {}) }, 'queuescope started');
 
   process.on('SIGHUP', () => {
+    web?.refresh(true);
     void app.queuescope.reload();
   });
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
