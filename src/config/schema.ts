@@ -246,9 +246,14 @@ export const wecomTargetSchema = z
     urlFile: z.string().optional(),
     mention: mentionSchema,
     template: z.string().default(''),
+    // markdown_v2 renders lists and tables but has no <@userid> mentions (they go in the companion text message)
+    msgtype: z.enum(['markdown', 'markdown_v2']).optional(),
   })
   .superRefine(secretPair('url'))
   .superRefine(urlRequired);
+
+/** An http(s) URL users open from a chat message ('' = none); optional so code building configs by hand need not name it. */
+const linkUrl = z.union([z.literal(''), z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL')]).optional();
 
 const rateLimit = z
   .string()
@@ -276,6 +281,10 @@ export const notifySchema = z
         }
       }, 'unknown IANA time zone')
       .default('Asia/Shanghai'),
+    // chat messages: the built-in template's language, and the links every firing alert carries
+    language: z.enum(['zh', 'en']).optional(),
+    externalURL: linkUrl,
+    dashboardURL: linkUrl,
   })
   .prefault({});
 
