@@ -53,19 +53,19 @@ receivers:
     webhook_configs:
       - url: ${relay}/alerts/dingtalk/ops
         send_resolved: true
-        # DingTalk text ≤ 20000 bytes: about 25 alerts with the default template (≈ 700 bytes each,
-        # mostly the links); beyond that the relay cuts whole alerts and says how many more
-        max_alerts: 25
+        # DingTalk text ≤ 20000 bytes: about 15 alerts with the default template (≈ 1.3 KB each, mostly
+        # the graph and silence links); beyond that the relay cuts whole alerts and says how many more
+        max_alerts: 15
       - url: ${relay}/alerts/wecom/backend
         send_resolved: true
-        # WeCom markdown ≤ 4096 bytes: about 5 alerts with the default template
-        max_alerts: 5
+        # WeCom markdown ≤ 4096 bytes: about 3 alerts with the default template
+        max_alerts: 3
   # warning: the team's WeCom group only
   - name: warning
     webhook_configs:
       - url: ${relay}/alerts/wecom/backend
         send_resolved: true
-        max_alerts: 5
+        max_alerts: 3
   # With \`auth\` or basic_auth_users (--web.config.file) in queuescope, add to each webhook_config:
   #   http_config:
   #     authorization: { credentials_file: /etc/alertmanager/queuescope-token }

@@ -57,7 +57,10 @@ export function mergePayloads(payloads: readonly WebhookPayload[]): Digest {
 }
 
 /** Byte caps on single fields, so one alert always fits even the 4096-byte WeCom limit. */
-const FIELD_CAP = { label: 256, summary: 512, description: 1500, url: 1024 } as const;
+const FIELD_CAP = { label: 256, summary: 512, description: 1500, url: 2048 } as const;
+
+/** Byte budget of an alert's line of links. */
+const LINK_LINE_CAP = 2600;
 
 /** Language of the built-in templates and fixed texts (`notify.language`). */
 export type MessageLanguage = 'zh' | 'en';
@@ -231,6 +234,8 @@ function alertView(a: WebhookAlert, ctx: ViewContext): AlertView {
   ]
     .filter(([, u]) => u)
     .map(([title, u]) => `[${title}](${u})`)
+    // keep one alert inside WeCom's 4096 bytes: links past the budget are left out, the first (graph, silence) kept
+    .reduce<string[]>((kept, link) => (utf8Bytes([...kept, link].join(' · ')) <= LINK_LINE_CAP ? [...kept, link] : kept), [])
     .join(' · ');
   return {
     status: a.status,
