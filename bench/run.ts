@@ -28,7 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { render, TEXT_CONTENT_TYPE } from '../src/collect/exposition.js';
+import { scrapeResponse } from '../src/collect/response.js';
 import { configSchema, type Config } from '../src/config/schema.js';
 import { Runtime } from '../src/runtime.js';
 import { proxyChildMain, startRemoteDelayProxy, type RemoteDelayProxy } from './delay-proxy.js';
@@ -133,7 +133,10 @@ async function sidecarMain(): Promise<void> {
       }
       const budget = Math.min(config.scrape.timeout, Number(rq.headers['x-prometheus-scrape-timeout-seconds'] ?? 10) * 1000 - 250);
       engine.collect(Date.now() + budget).then(
-        (c) => rs.writeHead(200, { 'content-type': TEXT_CONTENT_TYPE }).end(render(c.families.values(), 'text')),
+        (c) => {
+          const page = scrapeResponse(c, rq.headers.accept);
+          rs.writeHead(200, { 'content-type': page.contentType }).end(page.body);
+        },
         (err: Error) => rs.writeHead(500).end(err.message),
       );
     });
@@ -226,7 +229,7 @@ async function benchEngine(admin: Redis, config: Config, port: number, path: Row
   const runtime = buildRuntime(config, port, log);
   const { engine } = runtime;
   try {
-    for (let i = 0; i < OPTS.warmup; i++) render((await engine.collect(Date.now() + 10_000)).families.values(), 'text');
+    for (let i = 0; i < OPTS.warmup; i++) scrapeResponse(await engine.collect(Date.now() + 10_000), undefined);
     const total: number[] = [];
     const collect: number[] = [];
     const rend: number[] = [];
@@ -238,7 +241,7 @@ async function benchEngine(admin: Redis, config: Config, port: number, path: Row
       const t0 = performance.now();
       last = await engine.collect(Date.now() + 10_000);
       const t1 = performance.now();
-      body = render(last.families.values(), 'text');
+      body = scrapeResponse(last, undefined).body;
       const t2 = performance.now();
       total.push(t2 - t0);
       collect.push(t1 - t0);

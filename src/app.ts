@@ -8,7 +8,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { negotiate, OPENMETRICS_CONTENT_TYPE, render, TEXT_CONTENT_TYPE } from './collect/exposition.js';
+import { scrapeBudgetMs, scrapeResponse } from './collect/response.js';
 import { registerAuth } from './http/auth.js';
 import type { WebGuard } from './http/web-guard.js';
 import { createLogger } from './log.js';
@@ -18,11 +18,6 @@ import { monitorPlugin } from './monitor/plugin.js';
 import { probePlugin } from './probe/plugin.js';
 import { Relay, relayPlugin } from './relay/plugin.js';
 import { Runtime } from './runtime.js';
-
-/** Smallest scrape budget, ms, whatever the Prometheus header says (a 0 s budget helps nobody). */
-const MIN_BUDGET_MS = 100;
-/** Margin kept from Prometheus' scrape timeout so the answer arrives in time (Prometheus' own exporters use 250 ms too). */
-const TIMEOUT_MARGIN_MS = 250;
 
 export interface AppOptions {
   /** Logger to use; default: pino at `config.logLevel`. */
@@ -50,18 +45,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     queuescope: QueuescopeApp;
   }
-}
-
-/**
- * Scrape budget for one request: `scrape.timeout`, or Prometheus'
- * `X-Prometheus-Scrape-Timeout-Seconds` minus 250 ms when smaller.
- * @returns milliseconds
- */
-export function scrapeBudgetMs(configTimeoutMs: number, header: string | string[] | undefined): number {
-  let budget = configTimeoutMs;
-  const seconds = Number(Array.isArray(header) ? header[0] : header);
-  if (header !== undefined && Number.isFinite(seconds) && seconds > 0) budget = Math.min(budget, seconds * 1000 - TIMEOUT_MARGIN_MS);
-  return Math.max(budget, MIN_BUDGET_MS);
 }
 
 /**
@@ -126,10 +109,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.get('/metrics', async (req, reply) => {
     const budget = scrapeBudgetMs(runtime.config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);
     const collection = await runtime.engine.collect(Date.now() + budget);
-    const format = negotiate(req.headers.accept);
-    const selfFamilies = await familiesFromRegistry(self.registry);
-    const body = collection.exposition(format) + render(selfFamilies, format);
-    return reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE).send(body);
+    const page = scrapeResponse(collection, req.headers.accept, await familiesFromRegistry(self.registry));
+    return reply.type(page.contentType).send(page.body);
   });
 
   app.get('/-/healthy', async (_req, reply) => reply.type('text/plain').send('queuescope is healthy\n'));

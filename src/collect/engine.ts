@@ -7,8 +7,9 @@
  */
 import type { Logger } from 'pino';
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
+import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
-import { ReplyError, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
+import { ReplyError, resolveCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
 export interface SideCollector {
@@ -39,9 +40,25 @@ export interface EngineOptions {
   readonly now?: () => number;
 }
 
+/** A first-batch step of this scrape, with the sink of its collector. */
 interface Planned {
   readonly collector: string;
+  readonly sink: SampleSink;
   readonly step: ReadStep;
+}
+
+/** A follow-up of this scrape: the step whose `then` it is, what its first read carried, its commands. */
+interface Pending extends Planned {
+  readonly carry: unknown;
+  readonly commands: readonly Command[];
+}
+
+/** Charges a failed batch to every collector that had a step in it (its first reason only). */
+function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], error: string | undefined): void {
+  for (const p of steps) {
+    const run = builder.run(p.collector);
+    if (run.success) run.sink.fail(`redis batch failed: ${error ?? 'unknown error'}`);
+  }
 }
 
 /** Upper bound on distinct failure reasons logged per collector before going quiet. */
@@ -103,14 +120,13 @@ export class ScrapeEngine {
     const builder = new CollectionBuilder(started);
     const sideDone = Promise.all(
       (this.opts.side ?? []).map(async (side) => {
-        const t0 = performance.now();
-        const sink = builder.sink(side.name);
+        const run = builder.run(side.name);
         try {
-          await side.collect(sink, deadlineMs);
+          await side.collect(run.sink, deadlineMs);
         } catch (err) {
-          sink.fail(`${side.name}: ${(err as Error).message}`);
+          run.sink.fail(`${side.name}: ${(err as Error).message}`);
         }
-        builder.collector(side.name).durationSeconds = (performance.now() - t0) / 1000;
+        run.end();
       }),
     );
     await this.collectRedis(builder, started, deadlineMs);
@@ -126,84 +142,96 @@ export class ScrapeEngine {
   }
 
   private async collectRedis(builder: CollectionBuilder, nowMs: number, deadlineMs: number): Promise<void> {
-    const t0 = performance.now();
-    let planned: Planned[] = [];
-    for (const collector of this.opts.collectors()) {
-      const state = builder.collector(collector.name);
+    // The collector list is captured once per scrape: every collector planned is the one reported.
+    const runs = this.opts.collectors().map((collector) => ({ collector, run: builder.run(collector.name) }));
+    const first: Planned[] = [];
+    for (const { collector, run } of runs) {
+      const sink = run.sink;
+      let steps: readonly ReadStep[];
       try {
-        for (const step of collector.plan(nowMs)) planned.push({ collector: collector.name, step });
+        steps = collector.steps();
       } catch (err) {
-        state.success = false;
-        state.failures.push(`planning failed: ${(err as Error).message}`);
+        sink.fail(`planning failed: ${(err as Error).message}`);
+        continue;
       }
+      for (const step of steps) first.push({ collector: collector.name, sink, step });
     }
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
-    planned = planned.filter((p) => {
-      if (p.step.commands.length > 0) return true;
-      const sink = builder.sink(p.collector);
-      try {
-        p.step.read([], sink);
-      } catch (err) {
-        sink.fail((err as Error).message);
-      }
-      return false;
-    });
-    let commands = 0;
-    let roundtrips = 0;
-    let up = true;
-    // Two batches at most: the first, and one of steps that depend on its replies.
-    for (let batch = 0; batch < 2 && planned.length > 0; batch++) {
-      const routed: RoutedCommand[] = [];
-      for (const p of planned) {
-        for (const command of p.step.commands) routed.push({ command, routingKey: p.step.routingKey ?? keyOf(command) });
-      }
-      const result = await this.opts.executor.exec(routed, deadlineMs);
-      commands += routed.length;
-      roundtrips += result.roundtrips;
-      if (!result.ok) {
-        up = false;
-        for (const p of planned) {
-          const state = builder.collector(p.collector);
-          state.success = false;
-          if (state.failures.length === 0) state.failures.push(`redis batch failed: ${result.error ?? 'unknown error'}`);
-        }
-        break;
-      }
-      const next: Planned[] = [];
-      let offset = 0;
-      for (const p of planned) {
-        const replies = result.replies.slice(offset, offset + p.step.commands.length);
-        offset += p.step.commands.length;
-        const sink = builder.sink(p.collector);
-        let follow: ReadStep | ReadStep[] | void;
-        try {
-          follow = p.step.read(replies, sink);
-        } catch (err) {
-          if (!(err instanceof ReplyError)) this.opts.log.error({ err, collector: p.collector }, 'collector bug while reading replies');
-          sink.fail((err as Error).message);
-          continue;
-        }
-        if (!follow) continue;
-        const steps = Array.isArray(follow) ? follow : [follow];
-        if (batch === 1 && steps.length > 0) {
-          sink.fail('a third dependent batch was refused (two round trips per scrape at most)');
-          continue;
-        }
-        for (const step of steps) next.push({ collector: p.collector, step });
-      }
-      planned = next;
-      const elapsed = (performance.now() - t0) / 1000;
-      for (const p of planned) builder.collector(p.collector).durationSeconds = elapsed;
+    const pending: Pending[] = [];
+    const sent: Planned[] = [];
+    for (const p of first) {
+      if (p.step.commands.length > 0) sent.push(p);
+      else this.readFirst(p, [], nowMs, pending);
     }
-    const elapsed = (performance.now() - t0) / 1000;
-    for (const collector of this.opts.collectors()) {
-      const state = builder.collector(collector.name);
-      if (state.durationSeconds === 0) state.durationSeconds = elapsed;
-    }
+    // Two batches at most: the first, and the follow-ups its replies asked for.
+    const tally = { commands: 0, roundtrips: 0 };
+    let up = await this.batch(builder, sent, (p) => p.step.commands.map((c) => resolveCommand(c, nowMs)), deadlineMs, tally, (p, replies) =>
+      this.readFirst(p, replies, nowMs, pending),
+    );
+    if (up) up = await this.batch(builder, pending, (p) => p.commands, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs));
+    // The Redis collectors share the batches: each one's time is the whole Redis part's.
+    for (const { run } of runs) run.end();
     builder.add('redis_up', {}, up ? 1 : 0);
-    builder.add('queuescope_scrape_redis_commands', {}, commands);
-    builder.add('queuescope_scrape_redis_roundtrips', {}, roundtrips);
+    builder.add('queuescope_scrape_redis_commands', {}, tally.commands);
+    builder.add('queuescope_scrape_redis_roundtrips', {}, tally.roundtrips);
+  }
+
+  /**
+   * Sends the commands of `items` as one batch and hands each item its
+   * replies; a batch that fails as a whole is charged to every item's collector.
+   * @returns false when the batch failed (Redis is down for this scrape)
+   */
+  private async batch<P extends Planned>(
+    builder: CollectionBuilder,
+    items: readonly P[],
+    commandsOf: (item: P) => readonly Command[],
+    deadlineMs: number,
+    tally: { commands: number; roundtrips: number },
+    read: (item: P, replies: readonly Reply[]) => void,
+  ): Promise<boolean> {
+    if (items.length === 0) return true;
+    const perItem = items.map(commandsOf);
+    const routed: RoutedCommand[] = [];
+    for (const commands of perItem) for (const command of commands) routed.push({ command, routingKey: keyOf(command) });
+    const result = await this.opts.executor.exec(routed, deadlineMs);
+    tally.commands += routed.length;
+    tally.roundtrips += result.roundtrips;
+    if (!result.ok) {
+      batchFailed(builder, items, result.error);
+      return false;
+    }
+    let offset = 0;
+    items.forEach((item, i) => {
+      const n = perItem[i]!.length;
+      read(item, result.replies.slice(offset, offset + n));
+      offset += n;
+    });
+    return true;
+  }
+
+  /** Reads a first-batch step; a carry with a follow-up joins `pending`. */
+  private readFirst(p: Planned, replies: readonly Reply[], nowMs: number, pending: Pending[]): void {
+    try {
+      const carry = p.step.read(replies, p.sink, nowMs);
+      if (carry === undefined || !p.step.then) return;
+      pending.push({ ...p, carry, commands: p.step.then.commands(carry) });
+    } catch (err) {
+      this.readFailed(p, err);
+    }
+  }
+
+  private readFollowUp(p: Pending, replies: readonly Reply[], nowMs: number): void {
+    try {
+      p.step.then!.read(replies, p.carry, p.sink, nowMs);
+    } catch (err) {
+      this.readFailed(p, err);
+    }
+  }
+
+  private readFailed(p: Planned, err: unknown): void {
+    if (!(err instanceof ReplyError)) this.opts.log.error({ err, collector: p.collector }, 'collector bug while reading replies');
+    p.sink.fail((err as Error).message);
   }
 
   /** Logs each distinct failure reason once (a broken key would otherwise log on every scrape). */

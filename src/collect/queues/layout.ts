@@ -1,12 +1,14 @@
 /**
  * What a queue layout is: for one queue, the read steps it needs. Layouts are
- * pure (no I/O, no clock but the `nowMs` given); the engine does the rest.
- * Adding a framework is one file exporting a {@link QueueLayout} plus its test.
+ * pure (no I/O, no clock but the `nowMs` their reads are given); the engine
+ * does the rest. A layout is one part of a framework module (`framework.ts`).
  */
-import type { RedisCollector, ReadStep, SampleSink } from '../types.js';
+import type { Reply } from '../../redis/command.js';
+import { attempt, counterValue, int, stringOrNull } from '../replies.js';
+import type { FollowUp, Labels, ReadStep, SampleSink } from '../types.js';
 
-/** Layout label values (`framework` label). */
-export type Framework = 'list' | 'stream' | 'zset' | 'asynq' | 'bullmq' | 'sidekiq' | 'celery' | 'rq';
+/** The normalised states of `queue_tasks` (shared/spec/metrics.md, state table). */
+export type QueueState = 'waiting' | 'active' | 'scheduled' | 'retry' | 'dead' | 'completed';
 
 /** What every queue has, whatever its layout. */
 export interface QueueIdentity {
@@ -20,61 +22,129 @@ export interface QueueIdentity {
   readonly latencyThreshold: number;
 }
 
-/** A queue layout: plans the read steps of one queue. */
+/** A queue layout: the read steps of one queue. */
 export interface QueueLayout<Q extends QueueIdentity> {
-  readonly framework: Framework;
+  /** `framework` label value. */
+  readonly framework: string;
   /**
-   * @param queue the queue (config or discovery result)
-   * @param nowMs scrape wall clock, unix milliseconds
+   * The read steps of `queue`, built once per queue set (not per scrape): the
+   * scrape clock reaches them as `nowMs` in `read` and as {@link ClockArg}s
+   * in their commands.
    */
-  plan(queue: Q, nowMs: number): ReadStep[];
+  steps(queue: Q): ReadStep[];
+  /**
+   * Reads of one deployment rather than one queue (Sidekiq's global
+   * `schedule` / `retry` / `dead` and counters), by deployment key prefix.
+   */
+  deploymentSteps?(deployment: string): ReadStep[];
 }
 
 /**
  * Adds the samples every queue carries: `queue_info`, and the two thresholds
  * the alert rules compare against.
  */
-export function addQueueBase(sink: SampleSink, framework: Framework, q: QueueIdentity): void {
+export function addQueueBase(sink: SampleSink, framework: string, q: QueueIdentity): void {
   sink.add('queue_info', { queue: q.name, framework, key: q.key }, 1);
   const labels = { queue: q.name, framework };
   sink.add('queue_backlog_threshold', labels, q.backlogThreshold);
   sink.add('queue_latency_threshold_seconds', labels, q.latencyThreshold / 1000);
 }
 
-/**
- * A collector over all queues of one layout. The queue list is read per scrape
- * (discovery swaps it between scrapes). The base samples are added from the
- * config, so they are present even when Redis is down.
- */
-export class LayoutCollector<Q extends QueueIdentity> implements RedisCollector {
-  readonly name: string;
+/** The step of {@link addQueueBase}: no commands, so it is on the page even when Redis is down. */
+function baseStep(framework: string, q: QueueIdentity): ReadStep {
+  return {
+    commands: [],
+    read(_replies, sink) {
+      addQueueBase(sink, framework, q);
+      return undefined;
+    },
+  };
+}
 
+/**
+ * A collector over all queues of one layout. The queue list is asked for on
+ * every scrape (discovery swaps it between scrapes) and the steps are rebuilt
+ * only when it is a different list. The base samples come from the config, so
+ * they are present even when Redis is down.
+ */
+export class LayoutCollector<Q extends QueueIdentity> {
+  readonly name: string;
+  private planned: { queues: readonly Q[]; deployments: readonly string[]; steps: ReadStep[] } | undefined;
+
+  /**
+   * @param queues the queues of this scrape (same array = same steps)
+   * @param name `collector` label; default the layout's framework
+   * @param deployments deployment key prefixes whose {@link QueueLayout.deploymentSteps} run after the queues'
+   */
   constructor(
     private readonly layout: QueueLayout<Q>,
     private readonly queues: () => readonly Q[],
     name?: string,
+    private readonly deployments: () => readonly string[] = () => NO_DEPLOYMENTS,
   ) {
     this.name = name ?? layout.framework;
   }
 
-  plan(nowMs: number): ReadStep[] {
+  steps(): readonly ReadStep[] {
+    const queues = this.queues();
+    const deployments = this.deployments();
+    if (this.planned && this.planned.queues === queues && this.planned.deployments === deployments) return this.planned.steps;
     const steps: ReadStep[] = [];
-    for (const q of this.queues()) {
+    for (const q of queues) {
       steps.push(baseStep(this.layout.framework, q));
-      for (const s of this.layout.plan(q, nowMs)) steps.push(s);
+      for (const s of this.layout.steps(q)) steps.push(s);
     }
+    for (const d of deployments) for (const s of this.layout.deploymentSteps?.(d) ?? []) steps.push(s);
+    this.planned = { queues, deployments, steps };
     return steps;
   }
 }
 
-function baseStep(framework: Framework, q: QueueIdentity): ReadStep {
-  return {
-    commands: [],
-    read: (_replies, sink) => addQueueBase(sink, framework, q),
-  };
-}
+const NO_DEPLOYMENTS: readonly string[] = [];
 
 /** Age in seconds of an event at `tsMs` seen at `nowMs`, never negative (clock skew). */
 export function ageSeconds(nowMs: number, tsMs: number): number {
   return Math.max(0, (nowMs - tsMs) / 1000);
+}
+
+/**
+ * Adds `queue_tasks{state}` for integer replies (LLEN, ZCARD) `replies[from + i]`
+ * of `states[i]`; an unreadable reply is reported and its sample left out.
+ * @param what per state, the command text failures name
+ */
+export function addTaskCounts(sink: SampleSink, labels: Labels, replies: readonly Reply[], from: number, states: readonly QueueState[], what: readonly string[]): void {
+  states.forEach((state, i) => {
+    const n = attempt(sink, int, replies[from + i], what[i] ?? '');
+    if (n !== undefined) sink.add('queue_tasks', { ...labels, state }, n);
+  });
+}
+
+/**
+ * Adds `queue_processed_total` and `queue_failed_total` from two GET replies
+ * of all-time counters (a missing key reads 0; processed counts failures too).
+ */
+export function addCounters(sink: SampleSink, labels: Labels, processed: Reply | undefined, processedWhat: string, failed: Reply | undefined, failedWhat: string): void {
+  const p = attempt(sink, counterValue, processed, processedWhat);
+  if (p !== undefined) sink.add('queue_processed_total', labels, p);
+  const f = attempt(sink, counterValue, failed, failedWhat);
+  if (f !== undefined) sink.add('queue_failed_total', labels, f);
+}
+
+/**
+ * The follow-up that reads the oldest task's enqueue time from its hash:
+ * HGET `keyOf(id)` `field`, parsed by `toMs` into unix ms, into
+ * `queue_oldest_task_age_seconds`. A missing field (the task was taken
+ * between the batches) leaves the age unknown this scrape, without a failure.
+ * @param toMs parses the field; throws ReplyError when it is not a timestamp
+ */
+export function oldestTaskAge(labels: Labels, keyOf: (id: string) => string, field: string, toMs: (text: string, what: string) => number): FollowUp<string> {
+  return {
+    commands: (id) => [['HGET', keyOf(id), field]],
+    read(replies, id, sink, nowMs) {
+      const what = `HGET ${keyOf(id)} ${field}`;
+      const text = stringOrNull(replies[0], what);
+      if (text === null) return;
+      sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, toMs(text, what)));
+    },
+  };
 }
