@@ -22,6 +22,11 @@ export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>, serve
   const { config, source } = await resolveConfig({ ...opts, env, cwd });
   const log = createLogger(config.logLevel);
   const web = serve.webConfigFile ? new WebGuard(serve.webConfigFile, log.child({ module: 'web' })) : undefined;
+  if (web) {
+    log.info({ webConfig: web.config.path, tls: Boolean(web.config.tls) }, 'web config loaded');
+    // SIGHUP re-reads the web config file too (it is also re-read whenever it or its certificates change)
+    process.on('SIGHUP', () => web.refresh(true));
+  }
   const app = await buildApp(config, {
     log,
     ...(web ? { web } : {}),
@@ -31,10 +36,9 @@ export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>, serve
 
   const [host, port] = splitHostPort(config.listen);
   await app.listen({ host, port });
-  log.info({ listen: config.listen, config: source, ...(web ? { webConfig: web.config.path, tls: Boolean(web.config.tls) } : {}) }, 'queuescope started');
+  log.info({ listen: config.listen, config: source }, 'queuescope started');
 
   process.on('SIGHUP', () => {
-    web?.refresh(true);
     void app.queuescope.reload();
   });
   closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {

@@ -159,6 +159,10 @@ export const notifySchema = z
   .strictObject({
     dingtalk: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use A-Z a-z 0-9 _ -'), dingtalkTargetSchema).default({}),
     wecom: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use A-Z a-z 0-9 _ -'), wecomTargetSchema).default({}),
+    // chat messages: the built-in template's language, and the links every firing alert carries
+    language: z.enum(['zh', 'en']).optional(),
+    externalURL: linkUrl,
+    dashboardURL: linkUrl,
     rateLimit: rateLimit.default({ count: 20, windowMs: 60_000 }),
     timeout: duration.default(5000),
     timeZone: z
@@ -172,10 +176,6 @@ export const notifySchema = z
         }
       }, 'unknown IANA time zone')
       .default('Asia/Shanghai'),
-    // chat messages: the built-in template's language, and the links every firing alert carries
-    language: z.enum(['zh', 'en']).optional(),
-    externalURL: linkUrl,
-    dashboardURL: linkUrl,
   })
   .prefault({});
 
