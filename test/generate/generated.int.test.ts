@@ -64,4 +64,14 @@ describe('queuescope generate --job myjob --lang en', () => {
     writeFileSync(plain, JSON.stringify({ groups: doc.spec.groups }));
     expect(run(promtool, ['check', 'rules', plain])).toMatch(/SUCCESS: 24 rules found/);
   });
+
+  it('bad parameters exit 2 naming the parameter', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, [CLI, 'generate', '--job', 'a"b'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--job "a"b"');
+    const t = spawnSync(process.execPath, [CLI, 'generate', '--threshold', 'nope=1'], { encoding: 'utf8' });
+    expect(t.status).toBe(2);
+    expect(t.stderr).toMatch(/--threshold nope: unknown/);
+  });
 });
