@@ -99,4 +99,9 @@ describe('queuescope generate', () => {
     const fromFiles = [...rulesOf(files['prometheus/rules/queuescope-recording.yml']!), ...rulesOf(files['prometheus/rules/queuescope-alerts.yml']!)];
     expect(doc.spec.groups.flatMap((g) => g.rules)).toEqual(fromFiles);
   });
+
+  it('every runbook anchor is an anchor of the README', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    for (const a of ALERTS) expect(readme, `${a.name}: README needs <a id="${a.anchor}">`).toContain(`<a id="${a.anchor}"></a>`);
+  });
 });

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
@@ -89,5 +90,23 @@ rate_limit: { interval: 100ms, burst: 5 }
   it('reads SANs the way Node reports them', () => {
     expect(subjectAltNames('DNS:prometheus, IP Address:10.0.0.1, email:a@b, URI:spiffe://x')).toEqual(['prometheus', '10.0.0.1', 'a@b', 'spiffe://x']);
     expect(subjectAltNames(undefined)).toEqual([]);
+  });
+
+  it('any file content is a config or a ConfigError, never another exception (property)', () => {
+    const runs = Number(process.env.QUEUESCOPE_FUZZ_RUNS ?? 100);
+    const keys = fc.constantFrom('tls_server_config', 'cert_file', 'key_file', 'client_auth_type', 'client_ca_file', 'min_version', 'cipher_suites', 'basic_auth_users', 'http_server_config', 'headers', 'rate_limit', 'interval', 'burst', 'x');
+    const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(keys, tie('v'), { maxKeys: 4 })),
+    })).v;
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), value.map((v) => JSON.stringify(v))), (text) => {
+        try {
+          loadWebConfig(file('fuzz.yml', text));
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+        }
+      }),
+      { numRuns: runs },
+    );
   });
 });
