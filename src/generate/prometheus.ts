@@ -4,7 +4,7 @@
  * prometheus-operator `PrometheusRule` (monitoring.coreos.com/v1) for
  * Kubernetes.
  */
-import { stringify } from 'yaml';
+import { Document, isMap, stringify } from 'yaml';
 import { concreteFmt, templateFmt } from './annotation-text.js';
 import { ALERTS, RECORDING_RULES, ruleContext, type AlertDef, type RuleContext } from './alerts.js';
 import { DEFAULT_THRESHOLDS, type GenerateParams, type Severity } from './params.js';
@@ -50,6 +50,19 @@ export function ruleGroups(p: GenerateParams): { recording: { groups: unknown[] 
 
 const header = (lines: string[]): string => `${GENERATED_NOTE}\n${lines.map((l) => `# ${l}`).join('\n')}\n`;
 
+/** The alert groups as YAML, each rule's `comment` (the why) above it. */
+function withRuleComments(alerts: { groups: unknown[] }): string {
+  const doc = new Document(alerts);
+  const groupNames = [...new Set(ALERTS.map((a) => a.group))];
+  groupNames.forEach((name, gi) => {
+    ALERTS.filter((a) => a.group === name).forEach((a, ri) => {
+      const node = doc.getIn(['groups', gi, 'rules', ri], true);
+      if (a.comment && isMap(node)) node.commentBefore = ` ${a.comment}`;
+    });
+  });
+  return doc.toString(YAML_OPTS);
+}
+
 /** `prometheus/rules/queuescope-alerts.yml` */
 export function alertsFile(p: GenerateParams): string {
   return (
@@ -59,7 +72,7 @@ export function alertsFile(p: GenerateParams): string {
       'queue_backlog_threshold / queue_latency_threshold_seconds for queues with their own, and',
       'queue_default_backlog_threshold / queue_default_latency_threshold_seconds (one series per sidecar) for the rest.',
       'Summaries and descriptions are written for the DingTalk / WeCom message.',
-    ]) + stringify(ruleGroups(p).alerts, YAML_OPTS)
+    ]) + withRuleComments(ruleGroups(p).alerts)
   );
 }
 
@@ -117,11 +130,17 @@ export function testFiles(p: GenerateParams): Record<string, string> {
     const groups = TEST_GROUPS.filter((g) => g.file === file);
     const kept = groups.filter((g) => (g.uses ?? []).every((k) => p.thresholds[k] === DEFAULT_THRESHOLDS[k]));
     const skipped = groups.filter((g) => !kept.includes(g)).map((g) => `skipped (their data assume the default thresholds): ${g.title}`);
-    const doc = { rule_files: ['../rules/queuescope-recording.yml', '../rules/queuescope-alerts.yml'], evaluation_interval: '1m', tests: kept.map((g) => testGroupYaml(p, g)) };
-    let text = stringify(doc, YAML_OPTS);
-    // a comment naming each case (the n-th "- interval:" at the tests' indentation is the n-th group)
-    let i = 0;
-    text = text.replace(/^ {2}- interval: 1m$/gm, (m) => `  # ---------------------------------------------------------------- ${kept[i++]?.title ?? ''}\n${m}`);
+    const doc = new Document({ rule_files: ['../rules/queuescope-recording.yml', '../rules/queuescope-alerts.yml'], evaluation_interval: '1m', tests: kept.map((g) => testGroupYaml(p, g)) });
+    // the case's title above it, and why each input series is there above the series
+    kept.forEach((g, gi) => {
+      const node = doc.getIn(['tests', gi], true);
+      if (isMap(node)) node.commentBefore = ` ---------------------------------------------------------------- ${g.title}`;
+      g.series.forEach((s, si) => {
+        const item = doc.getIn(['tests', gi, 'input_series', si], true);
+        if (s.comment && isMap(item)) item.commentBefore = ` ${s.comment}`;
+      });
+    });
+    const text = doc.toString(YAML_OPTS);
     out[file] = header([`promtool test rules prometheus/tests/*.yml`, 'For every alert: a case where it fires (labels and annotations asserted) and one where it stays silent.', ...skipped]) + text;
   }
   return out;

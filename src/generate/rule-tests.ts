@@ -11,6 +11,8 @@ import type { Severity, Thresholds } from './params.js';
 
 /** One input series; `instance` defaults to `queuescope:9640`, `job` is the generated job unless given. */
 export interface SeriesSpec {
+  /** why the series is there: a YAML comment above it */
+  comment?: string;
   metric: string;
   labels?: Record<string, string>;
   values: string;
@@ -56,20 +58,15 @@ export const TEST_GROUPS: readonly TestGroup[] = [
     title: 'QueueBacklogHigh: per-queue thresholds and the default (+ the effective-threshold recording rule)',
     series: [
       { metric: 'queue_default_backlog_threshold', values: '1000x15' },
-      // no own threshold: the default 1000 applies → warning
-      { metric: 'queue_tasks', labels: q('exam-tasks', 'list', { state: 'waiting' }), values: '1500x15' },
+      { comment: 'no own threshold: the default 1000 applies → warning', metric: 'queue_tasks', labels: q('exam-tasks', 'list', { state: 'waiting' }), values: '1500x15' },
       { metric: 'queue_info', labels: q('exam-tasks', 'list', { key: 'task:queue' }), values: '1x15' },
-      // no own threshold, more than twice the default → warning and critical
-      { metric: 'queue_tasks', labels: q('crawl', 'asynq', { state: 'waiting' }), values: '2500x15' },
+      { comment: 'no own threshold, more than twice the default → warning and critical', metric: 'queue_tasks', labels: q('crawl', 'asynq', { state: 'waiting' }), values: '2500x15' },
       { metric: 'queue_info', labels: q('crawl', 'asynq', { key: 'asynq:{crawl}:' }), values: '1x15' },
-      // same queue name, other framework, its own higher threshold: silent (the override wins over the default)
-      { metric: 'queue_tasks', labels: q('crawl', 'sidekiq', { state: 'waiting' }), values: '2500x15' },
+      { comment: 'same queue name, other framework, its own higher threshold: silent (the override wins over the default)', metric: 'queue_tasks', labels: q('crawl', 'sidekiq', { state: 'waiting' }), values: '2500x15' },
       { metric: 'queue_backlog_threshold', labels: q('crawl', 'sidekiq'), values: '5000x15' },
-      // its own lower threshold: 300 > 2 × 100 → warning and critical although below the default
-      { metric: 'queue_tasks', labels: q('tight', 'list', { state: 'waiting' }), values: '300x15' },
+      { comment: 'its own lower threshold: 300 > 2 × 100 → warning and critical although below the default', metric: 'queue_tasks', labels: q('tight', 'list', { state: 'waiting' }), values: '300x15' },
       { metric: 'queue_backlog_threshold', labels: q('tight', 'list'), values: '100x15' },
-      // below the default: silent; other states never count
-      { metric: 'queue_tasks', labels: q('quiet', 'list', { state: 'waiting' }), values: '10x15' },
+      { comment: 'below the default: silent; other states never count', metric: 'queue_tasks', labels: q('quiet', 'list', { state: 'waiting' }), values: '10x15' },
       { metric: 'queue_tasks', labels: q('quiet', 'list', { state: 'completed' }), values: '99999x15' },
     ],
     exprs: [
@@ -124,15 +121,11 @@ export const TEST_GROUPS: readonly TestGroup[] = [
     title: 'QueueBacklogGrowing',
     series: [
       { metric: 'queue_default_backlog_threshold', values: '1000x40' },
-      // +20 per minute, default threshold: 1200 more within the hour, past 1000
-      { metric: 'queue_tasks', labels: q('exam-tasks', 'list', { state: 'waiting' }), values: '0+20x40' },
-      // +1 per minute, default threshold: will not reach it within the hour
-      { metric: 'queue_tasks', labels: q('slow', 'list', { state: 'waiting' }), values: '0+1x40' },
-      // +1 per minute but its own threshold is 30: reached within the hour
-      { metric: 'queue_tasks', labels: q('small', 'list', { state: 'waiting' }), values: '0+1x40' },
+      { comment: '+20 per minute, default threshold: 1200 more within the hour, past 1000', metric: 'queue_tasks', labels: q('exam-tasks', 'list', { state: 'waiting' }), values: '0+20x40' },
+      { comment: '+1 per minute, default threshold: will not reach it within the hour', metric: 'queue_tasks', labels: q('slow', 'list', { state: 'waiting' }), values: '0+1x40' },
+      { comment: '+1 per minute but its own threshold is 30: reached within the hour', metric: 'queue_tasks', labels: q('small', 'list', { state: 'waiting' }), values: '0+1x40' },
       { metric: 'queue_backlog_threshold', labels: q('small', 'list'), values: '30x40' },
-      // high but flat: not growing
-      { metric: 'queue_tasks', labels: q('flat', 'list', { state: 'waiting' }), values: '900x40' },
+      { comment: 'high but flat: not growing', metric: 'queue_tasks', labels: q('flat', 'list', { state: 'waiting' }), values: '900x40' },
       { metric: 'queue_backlog_threshold', labels: q('flat', 'list'), values: '800x40' },
     ],
     alerts: [
@@ -154,10 +147,8 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_default_latency_threshold_seconds', values: '300x10' },
       { metric: 'queue_oldest_task_age_seconds', labels: q('exam-tasks', 'list'), values: '420x10' },
       { metric: 'queue_latency_threshold_seconds', labels: q('exam-tasks', 'list'), values: '300x10' },
-      // no own threshold: the default 5m applies, more than twice → warning and critical
-      { metric: 'queue_oldest_task_age_seconds', labels: q('crawl', 'bullmq'), values: '900x10' },
-      // its own 1h threshold: silent although far above the default
-      { metric: 'queue_oldest_task_age_seconds', labels: q('patient', 'rq'), values: '900x10' },
+      { comment: 'no own threshold: the default 5m applies, more than twice → warning and critical', metric: 'queue_oldest_task_age_seconds', labels: q('crawl', 'bullmq'), values: '900x10' },
+      { comment: 'its own 1h threshold: silent although far above the default', metric: 'queue_oldest_task_age_seconds', labels: q('patient', 'rq'), values: '900x10' },
       { metric: 'queue_latency_threshold_seconds', labels: q('patient', 'rq'), values: '3600x10' },
       { metric: 'queue_oldest_task_age_seconds', labels: q('quiet', 'list'), values: '0x10' },
     ],
@@ -189,17 +180,13 @@ export const TEST_GROUPS: readonly TestGroup[] = [
     title: 'QueueFailureRateHigh (+ recording rules)',
     uses: ['failureRatio', 'failureMinTasks'],
     series: [
-      // 60 processed / min, 6 of them failed: 10 %
-      { metric: 'queue_processed_total', labels: q('exam-tasks', 'list'), values: '0+60x30' },
+      { comment: '60 processed / min, 6 of them failed: 10 %', metric: 'queue_processed_total', labels: q('exam-tasks', 'list'), values: '0+60x30' },
       { metric: 'queue_failed_total', labels: q('exam-tasks', 'list'), values: '0+6x30' },
-      // 50 % failures but only 2 tasks a minute (10 per 5 minutes): below the minimum volume
-      { metric: 'queue_processed_total', labels: q('rare', 'list'), values: '0+2x30' },
+      { comment: '50 % failures but only 2 tasks a minute (10 per 5 minutes): below the minimum volume', metric: 'queue_processed_total', labels: q('rare', 'list'), values: '0+2x30' },
       { metric: 'queue_failed_total', labels: q('rare', 'list'), values: '0+1x30' },
-      // 1 failure in 60: under 5 %
-      { metric: 'queue_processed_total', labels: q('healthy', 'list'), values: '0+60x30' },
+      { comment: '1 failure in 60: under 5 %', metric: 'queue_processed_total', labels: q('healthy', 'list'), values: '0+60x30' },
       { metric: 'queue_failed_total', labels: q('healthy', 'list'), values: '0+1x30' },
-      // idle: nothing processed, no ratio at all
-      { metric: 'queue_processed_total', labels: q('idle', 'list'), values: '5x30' },
+      { comment: 'idle: nothing processed, no ratio at all', metric: 'queue_processed_total', labels: q('idle', 'list'), values: '5x30' },
       { metric: 'queue_failed_total', labels: q('idle', 'list'), values: '5x30' },
     ],
     exprs: [
@@ -237,10 +224,8 @@ export const TEST_GROUPS: readonly TestGroup[] = [
     file: 'queues',
     title: 'QueueTasksStuck',
     series: [
-      // 3 tasks of a dead worker from minute 2 on
-      { metric: 'queue_tasks', labels: q('crawl', 'asynq', { state: 'stuck' }), values: '0 0 3x20' },
-      // stuck briefly, then reclaimed: silent
-      { metric: 'queue_tasks', labels: q('flaky', 'bullmq', { state: 'stuck' }), values: '0 2 2 0x20' },
+      { comment: '3 tasks of a dead worker from minute 2 on', metric: 'queue_tasks', labels: q('crawl', 'asynq', { state: 'stuck' }), values: '0 0 3x20' },
+      { comment: 'stuck briefly, then reclaimed: silent', metric: 'queue_tasks', labels: q('flaky', 'bullmq', { state: 'stuck' }), values: '0 2 2 0x20' },
       { metric: 'queue_tasks', labels: q('crawl', 'asynq', { state: 'active' }), values: '50x22' },
     ],
     alerts: [
@@ -253,22 +238,18 @@ export const TEST_GROUPS: readonly TestGroup[] = [
     title: 'StreamConsumerGroupStalled',
     uses: ['streamIdleSeconds'],
     series: [
-      // 5 pending, no consumers, no lag series (Redis < 7): stalled
-      { metric: 'queue_stream_group_pending', labels: { stream: 'task_stream', group: 'workers' }, values: '5x10' },
+      { comment: '5 pending, no consumers, no lag series (Redis < 7): stalled', metric: 'queue_stream_group_pending', labels: { stream: 'task_stream', group: 'workers' }, values: '5x10' },
       { metric: 'queue_stream_group_consumers', labels: { stream: 'task_stream', group: 'workers' }, values: '0x10' },
-      // 3 pending + 10 lag, the only consumer idle for 10 minutes: stalled
-      { metric: 'queue_stream_group_pending', labels: { stream: 'crawl_stream', group: 'crawlers' }, values: '3x10' },
+      { comment: '3 pending + 10 lag, the only consumer idle for 10 minutes: stalled', metric: 'queue_stream_group_pending', labels: { stream: 'crawl_stream', group: 'crawlers' }, values: '3x10' },
       { metric: 'queue_stream_group_lag', labels: { stream: 'crawl_stream', group: 'crawlers' }, values: '10x10' },
       { metric: 'queue_stream_group_consumers', labels: { stream: 'crawl_stream', group: 'crawlers' }, values: '1x10' },
       { metric: 'queue_stream_consumer_idle_seconds', labels: { stream: 'crawl_stream', group: 'crawlers', consumer: 'c1' }, values: '600+60x10' },
-      // pending, but one of two consumers is active: silent
-      { metric: 'queue_stream_group_pending', labels: { stream: 'busy_stream', group: 'g' }, values: '3x10' },
+      { comment: 'pending, but one of two consumers is active: silent', metric: 'queue_stream_group_pending', labels: { stream: 'busy_stream', group: 'g' }, values: '3x10' },
       { metric: 'queue_stream_group_lag', labels: { stream: 'busy_stream', group: 'g' }, values: '50x10' },
       { metric: 'queue_stream_group_consumers', labels: { stream: 'busy_stream', group: 'g' }, values: '2x10' },
       { metric: 'queue_stream_consumer_idle_seconds', labels: { stream: 'busy_stream', group: 'g', consumer: 'a' }, values: '900x10' },
       { metric: 'queue_stream_consumer_idle_seconds', labels: { stream: 'busy_stream', group: 'g', consumer: 'b' }, values: '1x10' },
-      // nothing to do and nobody listening: silent
-      { metric: 'queue_stream_group_pending', labels: { stream: 'empty_stream', group: 'g' }, values: '0x10' },
+      { comment: 'nothing to do and nobody listening: silent', metric: 'queue_stream_group_pending', labels: { stream: 'empty_stream', group: 'g' }, values: '0x10' },
       { metric: 'queue_stream_group_lag', labels: { stream: 'empty_stream', group: 'g' }, values: '0x10' },
       { metric: 'queue_stream_group_consumers', labels: { stream: 'empty_stream', group: 'g' }, values: '0x10' },
     ],
@@ -291,8 +272,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_component_up', labels: { component: 'consumer' }, values: '0x10' },
       { metric: 'queue_component_heartbeat_age_seconds', labels: { component: 'consumer' }, values: '90+60x10' },
       { metric: 'queue_component_up', labels: { component: 'simulator' }, values: '1x10' },
-      // down only briefly: silent
-      { metric: 'queue_component_up', labels: { component: 'flaky' }, values: '1 0 1 1 1 1 1 1 1 1' },
+      { comment: 'down only briefly: silent', metric: 'queue_component_up', labels: { component: 'flaky' }, values: '1 0 1 1 1 1 1 1 1 1' },
     ],
     alerts: [
       { at: '1m', alert: 'ComponentDown' },
@@ -305,8 +285,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
     series: [
       { metric: 'redis_up', values: '1 0 0 0 0' },
       { metric: 'redis_up', labels: { instance: 'queuescope-b:9640' }, values: '1x5' },
-      // another exporter's redis_up under another job: never ours
-      { metric: 'redis_up', labels: { instance: 'redis-exporter:9121', job: 'redis' }, values: '0x5' },
+      { comment: 'another exporter\'s redis_up under another job: never ours', metric: 'redis_up', labels: { instance: 'redis-exporter:9121', job: 'redis' }, values: '0x5' },
       { metric: 'mysql_up', values: '0x5' },
       { metric: 'mysql_up', labels: { instance: 'queuescope-b:9640' }, values: '1x5' },
       { metric: 'mysql_up', labels: { instance: 'mysqld-exporter:9104', job: 'mysql' }, values: '0x5' },
@@ -327,10 +306,8 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'mysql_global_variables_max_connections', values: '100x20' },
       { metric: 'mysql_global_status_threads_connected', labels: { instance: 'queuescope-b:9640' }, values: '50x20' },
       { metric: 'mysql_global_variables_max_connections', labels: { instance: 'queuescope-b:9640' }, values: '100x20' },
-      // 12 slow queries a minute = 0.2/s
-      { metric: 'mysql_global_status_slow_queries', values: '0+12x20' },
-      // 3 a minute = 0.05/s: silent
-      { metric: 'mysql_global_status_slow_queries', labels: { instance: 'queuescope-b:9640' }, values: '0+3x20' },
+      { comment: '12 slow queries a minute = 0.2/s', metric: 'mysql_global_status_slow_queries', values: '0+12x20' },
+      { comment: '3 a minute = 0.05/s: silent', metric: 'mysql_global_status_slow_queries', labels: { instance: 'queuescope-b:9640' }, values: '0+3x20' },
     ],
     alerts: [
       { at: '4m', alert: 'MySQLConnectionsNearLimit' },
@@ -351,8 +328,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queuescope_notifications_total', labels: { channel: 'dingtalk', target: 'ops', outcome: 'failed' }, values: '0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1' },
       { metric: 'queuescope_notifications_total', labels: { channel: 'wecom', target: 'backend', outcome: 'failed' }, values: '0x25' },
       { metric: 'queuescope_notifications_total', labels: { channel: 'wecom', target: 'backend', outcome: 'sent' }, values: '0+5x25' },
-      // outcomes of the durable outbox: none of them is a failure
-      { metric: 'queuescope_notifications_total', labels: { channel: 'wecom', target: 'backend', outcome: 'stored' }, values: '0+5x25' },
+      { comment: 'outcomes of the durable outbox: none of them is a failure', metric: 'queuescope_notifications_total', labels: { channel: 'wecom', target: 'backend', outcome: 'stored' }, values: '0+5x25' },
       { metric: 'queuescope_notifications_total', labels: { channel: 'wecom', target: 'backend', outcome: 'superseded' }, values: '0+1x25' },
       { metric: 'queuescope_notifications_total', labels: { channel: 'wecom', target: 'backend', outcome: 'deduplicated' }, values: '0+1x25' },
       { metric: 'queuescope_notifications_total', labels: { channel: 'wecom', target: 'backend', outcome: 'recovered' }, values: '0 3x24' },
@@ -372,10 +348,8 @@ export const TEST_GROUPS: readonly TestGroup[] = [
     title: 'QueuescopeNotificationsUndelivered',
     uses: ['undeliveredSeconds'],
     series: [
-      // nothing taken by the robot since minute 0: older than 10m from minute 11 on
-      { metric: 'queuescope_notification_oldest_undelivered_age_seconds', labels: { channel: 'dingtalk', target: 'ops' }, values: '0+60x20' },
-      // delivered within seconds: silent
-      { metric: 'queuescope_notification_oldest_undelivered_age_seconds', labels: { channel: 'wecom', target: 'backend' }, values: '0 5 0x18' },
+      { comment: 'nothing taken by the robot since minute 0: older than 10m from minute 11 on', metric: 'queuescope_notification_oldest_undelivered_age_seconds', labels: { channel: 'dingtalk', target: 'ops' }, values: '0+60x20' },
+      { comment: 'delivered within seconds: silent', metric: 'queuescope_notification_oldest_undelivered_age_seconds', labels: { channel: 'wecom', target: 'backend' }, values: '0 5 0x18' },
     ],
     alerts: [
       { at: '12m', alert: 'QueuescopeNotificationsUndelivered' },
