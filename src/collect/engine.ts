@@ -7,15 +7,21 @@
  */
 import type { Logger } from 'pino';
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
+import { SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
+import type { CollectorRun } from './execute.js';
 import { ReplyError, resolveCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
 export interface SideCollector {
   readonly name: string;
-  /** Adds samples; must resolve by `deadlineMs` (absolute unix ms) and never reject. */
-  collect(sink: SampleSink, deadlineMs: number): Promise<void>;
+  /**
+   * Adds samples; must resolve by `deadlineMs` (absolute unix ms) and never reject.
+   * @param sink this collector's run
+   * @param scraper a run of its own (success, duration) for a part of the source, by `collector` name
+   */
+  collect(sink: SampleSink, deadlineMs: number, scraper: (name: string) => CollectorRun): Promise<void>;
 }
 
 /** Static samples added to every collection (discovery state, thresholds…). */
@@ -61,14 +67,12 @@ function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], erro
   }
 }
 
-/** Upper bound on distinct failure reasons logged per collector before going quiet. */
-const MAX_LOGGED_REASONS = 1000;
 
 export class ScrapeEngine {
   private inFlight: Promise<Collection> | undefined;
   private last: Collection | undefined;
   private lastFinishedAt = 0;
-  private readonly loggedReasons = new Set<string>();
+  private readonly loggedReasons = new SeenOnce();
   private readonly now: () => number;
   /** Number of collections actually run (tests and the load benchmark read it). */
   collections = 0;
@@ -122,7 +126,7 @@ export class ScrapeEngine {
       (this.opts.side ?? []).map(async (side) => {
         const run = builder.run(side.name);
         try {
-          await side.collect(run.sink, deadlineMs);
+          await side.collect(run.sink, deadlineMs, (name) => builder.run(name));
         } catch (err) {
           run.sink.fail(`${side.name}: ${(err as Error).message}`);
         }
@@ -238,10 +242,7 @@ export class ScrapeEngine {
   private logFailures(collection: Collection): void {
     for (const [collector, state] of collection.collectors) {
       for (const reason of state.failures) {
-        const key = `${collector}\u0000${reason}`;
-        if (this.loggedReasons.has(key)) continue;
-        if (this.loggedReasons.size >= MAX_LOGGED_REASONS) this.loggedReasons.clear();
-        this.loggedReasons.add(key);
+        if (!this.loggedReasons.first(`${collector}\u0000${reason}`)) continue;
         this.opts.log.warn({ collector, reason }, 'skipped a value during collection');
       }
     }

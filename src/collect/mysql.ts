@@ -10,6 +10,9 @@
  */
 import mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
+import { redactUrl } from '../config/redact.js';
+import { unbracket } from '../host-port.js';
+import { SeenOnce } from '../log-once.js';
 import type { MysqlConfig } from '../config/schema.js';
 import {
   GLOBAL_VARIABLES,
@@ -23,6 +26,16 @@ import {
   type ProcesslistRow,
 } from './mysql-status.js';
 import type { SampleSink } from './types.js';
+
+/** mysqld_exporter's scraper names (`collector` label of each statement's success and duration). */
+export type MysqlScraper = 'global_status' | 'global_variables' | 'info_schema.processlist';
+
+/** What a scraper writes through and reports to (a collector run of the engine). */
+export interface ScraperRun {
+  readonly sink: SampleSink;
+  /** Stops the scraper's clock. */
+  end(): void;
+}
 
 /** `mysql_up`'s declaration. */
 export const MYSQL_UP = { family: 'mysql_up', type: 'gauge', help: 'Whether the MySQL server answered the last collection: 1 when it connected and SHOW GLOBAL STATUS succeeded, else 0.' } as const;
@@ -52,12 +65,27 @@ export interface MysqlSummary {
 const DOWN: MysqlSummary = { up: false, threadsConnected: null, connections: null, maxConnections: null, slowQueries: null, threadsRunning: null };
 
 /**
- * `mysql://user:password@host/…` with the password replaced by `<secret>`, for
- * logs and error messages. Text that does not look like such a URL is returned as is.
+ * The summary for a collection whose `mysql_up` was `up`, reading each count
+ * by its family name (mysqld_exporter's: `mysql_global_status_threads_connected`…).
+ * All counts are `null` when MySQL was down or a family is absent.
+ * @param value the value of a family's only sample, or undefined/null when absent
  */
-export function redactMysqlUrl(url: string): string {
-  return url.replace(/^(mysql:\/\/[^:@/]*:)[^@/]*@/, '$1<secret>@');
+export function mysqlSummary(up: boolean, value: (family: string) => number | null | undefined): MysqlSummary {
+  if (!up) return { ...DOWN };
+  const v = (family: string): number | null => value(family) ?? null;
+  return {
+    up: true,
+    threadsConnected: v('mysql_global_status_threads_connected'),
+    connections: v('mysql_global_status_connections'),
+    maxConnections: v('mysql_global_variables_max_connections'),
+    slowQueries: v('mysql_global_status_slow_queries'),
+    threadsRunning: v('mysql_global_status_threads_running'),
+  };
 }
+
+/** Prefixes of the families {@link mysqlSummary} reads, as `globalStatusSamples` / `globalVariablesSamples` name them. */
+const STATUS_PREFIX = 'mysql_global_status_';
+const VARIABLES_PREFIX = 'mysql_global_variables_';
 
 /** Connection settings taken from `mysql.url` (+ `mysql.password`). */
 export interface MysqlTarget {
@@ -80,12 +108,12 @@ export function parseMysqlTarget(cfg: Pick<MysqlConfig, 'url' | 'password'>): My
   try {
     u = new URL(cfg.url);
   } catch {
-    throw new Error(`invalid mysql.url ${redactMysqlUrl(cfg.url)}`);
+    throw new Error(`invalid mysql.url ${redactUrl(cfg.url)}`);
   }
-  if (u.protocol !== 'mysql:') throw new Error(`mysql.url must start with mysql:// (got ${redactMysqlUrl(cfg.url)})`);
+  if (u.protocol !== 'mysql:') throw new Error(`mysql.url must start with mysql:// (got ${redactUrl(cfg.url)})`);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   return {
-    host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    host: unbracket(u.hostname) || '127.0.0.1',
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username),
     password: cfg.password !== undefined && cfg.password !== '' ? cfg.password : decodeURIComponent(u.password),
@@ -154,7 +182,7 @@ export class MysqlCollector {
   private readonly pool: mysql.Pool;
   private readonly target: string;
   private readonly secrets: string[];
-  private readonly skippedLogged = new Set<string>();
+  private readonly skippedLogged = new SeenOnce();
   private last: MysqlSummary = DOWN;
   private closed = false;
 
@@ -168,7 +196,7 @@ export class MysqlCollector {
     private readonly log: Logger,
   ) {
     const t = parseMysqlTarget(cfg);
-    this.target = redactMysqlUrl(cfg.url);
+    this.target = redactUrl(cfg.url);
     // Error texts from the driver never carry the password, but scrub it anyway.
     this.secrets = [t.password, cfg.password ?? ''].filter((s) => s.length >= 3);
     this.pool = mysql.createPool({
@@ -193,12 +221,20 @@ export class MysqlCollector {
   }
 
   /**
-   * Runs one collection into `sink`. Never throws and resolves by `deadlineMs`:
-   * an unreachable server gives `mysql_up 0` plus `sink.fail(…)`; a failing
-   * statement (e.g. processlist without PROCESS) gives `sink.fail(…)` and the rest still.
+   * Runs one collection. Never throws and resolves by `deadlineMs`: an
+   * unreachable server gives `mysql_up 0` plus `sink.fail(…)`; a failing
+   * statement (e.g. processlist without PROCESS) fails its scraper and the
+   * rest are still read.
+   *
+   * The three statements are mysqld_exporter's scrapers `global_status`,
+   * `global_variables` and `info_schema.processlist`; each gets its own
+   * timeout (`mysql.timeout`, within the deadline) and, when `scraper` is
+   * given, its own run (success and duration). `mysql_up` and the connection
+   * are `sink`'s.
    * @param deadlineMs absolute unix time in milliseconds by which to give up.
+   * @param scraper the run of one scraper by name; default: everything goes to `sink`
    */
-  async collect(sink: SampleSink, deadlineMs: number): Promise<void> {
+  async collect(sink: SampleSink, deadlineMs: number, scraper?: (name: MysqlScraper) => ScraperRun): Promise<void> {
     sink.declare(MYSQL_UP.family, MYSQL_UP.type, MYSQL_UP.help);
     if (this.closed) {
       this.last = DOWN;
@@ -216,13 +252,14 @@ export class MysqlCollector {
       return;
     }
 
-    let up = true;
     let broken = false;
-    const run = async <T>(what: string, sql: string, values?: unknown[], rowsAsArray = false): Promise<T | undefined> => {
+    const runOf = (name: MysqlScraper): ScraperRun => scraper?.(name) ?? { sink, end: () => undefined };
+    /** Runs one scraper's statement; undefined (and the scraper failed) when it could not be read. */
+    const run = async <T>(out: SampleSink, what: string, sql: string, values?: unknown[], rowsAsArray = false): Promise<T | undefined> => {
       if (broken) return undefined;
       const left = deadlineMs - Date.now();
       if (left <= 0) {
-        sink.fail(`couldn't read ${what} from ${this.target}: scrape deadline passed`);
+        out.fail(`couldn't read ${what} from ${this.target}: scrape deadline passed`);
         return undefined;
       }
       try {
@@ -231,54 +268,55 @@ export class MysqlCollector {
         return rows as T;
       } catch (err) {
         if (isConnectionError(err)) broken = true;
-        sink.fail(this.scrub(`couldn't read ${what} from ${this.target}: ${describeError(err)}`));
+        out.fail(this.scrub(`couldn't read ${what} from ${this.target}: ${describeError(err)}`));
         return undefined;
       }
     };
 
     try {
-      const statusRows = await run<NameValueRow[]>('SHOW GLOBAL STATUS', 'SHOW GLOBAL STATUS', undefined, true);
-      if (statusRows === undefined) up = false;
-      const names = [...Object.keys(GLOBAL_VARIABLES), ...VERSION_VARIABLES];
-      const variableRows = up
-        ? await run<NameValueRow[]>('SHOW GLOBAL VARIABLES', `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ')})`, names, true)
-        : undefined;
-      const processRows = up && this.cfg.processlist ? await run<ProcesslistRow[]>('information_schema.processlist', PROCESSLIST_SQL) : undefined;
-      // A connection lost half-way means the server is not answering now: the partial read stands, but up says 0.
-      if (broken) up = false;
-
+      const gs = runOf('global_status');
+      const statusRows = await run<NameValueRow[]>(gs.sink, 'SHOW GLOBAL STATUS', 'SHOW GLOBAL STATUS', undefined, true);
+      let up = statusRows !== undefined;
       let status: ReturnType<typeof globalStatusSamples> | undefined;
       if (statusRows) {
         status = globalStatusSamples(statusRows);
-        this.emit(sink, status.samples);
-        const fresh = status.skipped.filter((n) => !this.skippedLogged.has(n));
+        this.emit(gs.sink, status.samples);
+        const fresh = status.skipped.filter((n) => this.skippedLogged.first(n));
         if (fresh.length > 0) {
-          fresh.forEach((n) => this.skippedLogged.add(n));
           this.log.debug({ collector: 'mysql', statusVariables: fresh }, 'SHOW GLOBAL STATUS rows left out: no promtool-clean metric name');
         }
       }
-      let variables: ReturnType<typeof globalVariablesSamples> | undefined;
-      if (variableRows) {
-        variables = globalVariablesSamples(variableRows);
-        this.emit(sink, variables.samples);
-      }
-      if (processRows) {
-        sink.declare(PROCESSLIST_FAMILY.family, PROCESSLIST_FAMILY.type, PROCESSLIST_FAMILY.help);
-        this.emit(sink, processlistSamples(processRows));
-      }
-      sink.add(MYSQL_UP.family, {}, up ? 1 : 0);
+      gs.end();
 
-      const sv = (name: string): number | null => status?.values.get(name) ?? null;
-      this.last = up
-        ? {
-            up: true,
-            threadsConnected: sv('threads_connected'),
-            connections: sv('connections'),
-            maxConnections: variables?.values.get('max_connections') ?? null,
-            slowQueries: sv('slow_queries'),
-            threadsRunning: sv('threads_running'),
-          }
-        : DOWN;
+      let variables: ReturnType<typeof globalVariablesSamples> | undefined;
+      if (up) {
+        const gv = runOf('global_variables');
+        const names = [...Object.keys(GLOBAL_VARIABLES), ...VERSION_VARIABLES];
+        const sql = `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ')})`;
+        const variableRows = await run<NameValueRow[]>(gv.sink, 'SHOW GLOBAL VARIABLES', sql, names, true);
+        if (variableRows) {
+          variables = globalVariablesSamples(variableRows);
+          this.emit(gv.sink, variables.samples);
+        }
+        gv.end();
+      }
+      if (up && this.cfg.processlist) {
+        const pl = runOf('info_schema.processlist');
+        const processRows = await run<ProcesslistRow[]>(pl.sink, 'information_schema.processlist', PROCESSLIST_SQL);
+        if (processRows) {
+          pl.sink.declare(PROCESSLIST_FAMILY.family, PROCESSLIST_FAMILY.type, PROCESSLIST_FAMILY.help);
+          this.emit(pl.sink, processlistSamples(processRows));
+        }
+        pl.end();
+      }
+      // A connection lost half-way means the server is not answering now: the partial read stands, but up says 0.
+      if (broken) up = false;
+      // With scrapers of their own, the statement's failure is theirs; the connection's run still says the server is down.
+      if (!up && scraper) sink.fail(`MySQL at ${this.target} did not answer the collection`);
+      sink.add(MYSQL_UP.family, {}, up ? 1 : 0);
+      this.last = mysqlSummary(up, (family) =>
+        family.startsWith(STATUS_PREFIX) ? status?.values.get(family.slice(STATUS_PREFIX.length)) : variables?.values.get(family.slice(VARIABLES_PREFIX.length)),
+      );
     } finally {
       // A timed-out or lost connection may still get a late reply: never hand it to the next scrape.
       if (broken) conn.destroy();
