@@ -22,6 +22,7 @@
  * changes, not on every request (see web-guard.ts).
  */
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode } from 'yaml';
 import { z } from 'zod';
@@ -217,6 +218,13 @@ export function loadWebConfig(path: string): WebConfig {
       else problems.push(issue(['tls_server_config', 'curve_preferences', i], `unknown curve "${name}"; one of ${Object.keys(CURVES).join(', ')}`, lineOf(['tls_server_config', 'curve_preferences', i])));
     });
     if (cert && key) {
+      // a certificate that does not parse or does not match its key (e.g. half of a rotation written) is refused here, not at a handshake
+      try {
+        createSecureContext({ cert, key, ...(clientCA ? { ca: clientCA } : {}) });
+      } catch (err) {
+        const reason = String((err as Error).message ?? err).replace(/\s+/g, ' ').slice(0, 200);
+        problems.push(issue(['tls_server_config', 'cert_file'], `the certificate, key or client CA cannot be used: ${reason}`, at('cert_file')));
+      }
       tls = {
         cert,
         key,

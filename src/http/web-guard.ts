@@ -113,9 +113,15 @@ export class WebGuard {
       return false;
     }
     if (next.tls && this.server) {
-      this.server.setSecureContext(secureOptions(next.tls));
-      // requestCert / rejectUnauthorized are read from the server per connection, not from the context
       const o = secureOptions(next.tls);
+      try {
+        this.server.setSecureContext(o);
+      } catch (err) {
+        // runs inside the server's 'connection' listener: never let it throw
+        this.log.error({ err: (err as Error).message }, 'web config reload refused: the new TLS settings cannot be used; the previous ones keep serving');
+        return false;
+      }
+      // requestCert / rejectUnauthorized are read from the server per connection, not from the context
       Object.assign(this.server, { requestCert: o.requestCert, rejectUnauthorized: o.rejectUnauthorized });
     }
     if (JSON.stringify(next.users) !== JSON.stringify(this.cfg.users)) this.authCache.clear();

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { loadWebConfig } from '../../src/http/web-config.js';
 import { secureOptions, subjectAltNames } from '../../src/http/web-guard.js';
-import { makePki } from '../helpers/certs.js';
+import { issue, makePki } from '../helpers/certs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qs-webcfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,6 +80,12 @@ rate_limit: { interval: 100ms, burst: 5 }
     expect(errorOf('basic_auth_users:\n  prometheus: plaintext\n')).toMatch(/bad\.yml:2: basic_auth_users\.prometheus: a bcrypt hash/);
     expect(errorOf('tls_server_config: {cert_file: server.pem, key_file: server.key}\nbasic_auth: {}\n')).toMatch(/bad\.yml.*basic_auth/);
     expect(errorOf('a: [\n')).toMatch(/bad\.yml:\d+:/);
+  });
+
+  it('a certificate that does not match its key is refused when the file is read (half of a rotation written)', () => {
+    const other = issue(dir, 'unrelated', '/CN=unrelated');
+    writeFileSync(join(dir, 'mismatch.yml'), `tls_server_config:\n  cert_file: server.pem\n  key_file: ${other.key}\n`);
+    expect(() => loadWebConfig(join(dir, 'mismatch.yml'))).toThrow(/mismatch\.yml:2: tls_server_config\.cert_file: the certificate, key or client CA cannot be used/);
   });
 
   it('never prints the key or a password hash in an error', () => {

@@ -143,6 +143,18 @@ describe('--web.config.file with real TLS clients', () => {
     expect(logs.join('')).toContain('web config reloaded');
   });
 
+  it('a key that does not match the certificate (a rotation half written) is refused; the server keeps serving', async () => {
+    const good = readFileSync(pki.serverKey);
+    const stray = issue(dir, 'stray', '/CN=stray');
+    copyFileSync(stray.key, pki.serverKey);
+    await waitFor('the refusal logged', async () => {
+      await curl([...withClient, `${base}/-/healthy`]);
+      return logs.join('').includes('cannot be used');
+    }, 10_000, 100);
+    expect((await curl([...withClient, `${base}/-/healthy`])).status).toBe(200);
+    writeFileSync(pki.serverKey, good);
+  });
+
   it('the real Prometheus scrapes the sidecar over https with bcrypt basic auth and a client certificate', async () => {
     writeFileSync(join(dir, 'password'), PASSWORD);
     const cfg = join(dir, 'prometheus.yml');
