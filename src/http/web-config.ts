@@ -156,7 +156,13 @@ export function loadWebConfig(path: string): WebConfig {
     }
     return undefined;
   };
-  const data = (doc.toJS() as unknown) ?? {};
+  let data: unknown;
+  try {
+    // aliases: an unresolved `*a` or an alias bomb throws here
+    data = (doc.toJS({ maxAliasCount: 100 }) as unknown) ?? {};
+  } catch (err) {
+    throw new ConfigError([issue([], String((err as Error).message ?? err).split('\n')[0] ?? 'YAML error')]);
+  }
   const parsed = webConfigSchema.safeParse(data);
   if (!parsed.success) {
     throw new ConfigError(

@@ -80,6 +80,7 @@ rate_limit: { interval: 100ms, burst: 5 }
     expect(errorOf('basic_auth_users:\n  prometheus: plaintext\n')).toMatch(/bad\.yml:2: basic_auth_users\.prometheus: a bcrypt hash/);
     expect(errorOf('tls_server_config: {cert_file: server.pem, key_file: server.key}\nbasic_auth: {}\n')).toMatch(/bad\.yml.*basic_auth/);
     expect(errorOf('a: [\n')).toMatch(/bad\.yml:\d+:/);
+    expect(errorOf('basic_auth_users: *nowhere\n')).toMatch(/bad\.yml: .*alias/i);
   });
 
   it('a certificate that does not match its key is refused when the file is read (half of a rotation written)', () => {
