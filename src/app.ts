@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { scrapeBudgetMs, scrapeResponse } from './collect/response.js';
 import { registerAuth } from './http/auth.js';
+import type { WebGuard } from './http/web-guard.js';
 import { createLogger } from './log.js';
 import { familiesFromRegistry } from './metrics/from-prom-client.js';
 import { createSelfMetrics, type SelfMetrics } from './metrics/registry.js';
@@ -29,6 +30,8 @@ export interface AppOptions {
   readonly loadConfig?: () => Promise<Config>;
   /** Self metrics registry (shared across reloads); default: a new one. */
   readonly self?: SelfMetrics;
+  /** `--web.config.file`: TLS, basic_auth_users, headers (exporter-toolkit format); default plain HTTP with `auth` only. */
+  readonly web?: WebGuard;
 }
 
 /** What `buildApp` adds to the Fastify instance. */
@@ -59,6 +62,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     logController: new LogController({ disableRequestLogging: true }),
     // Alertmanager payloads with many alerts are large, but 10 MB is abuse.
     bodyLimit: 4 * 1024 * 1024,
+    ...options.web?.fastifyOptions(),
   });
 
   // The relay outlives reloads (queued notifications must not be lost); reload reconfigures its targets.
@@ -109,7 +113,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
   } satisfies QueuescopeApp);
 
-  registerAuth(app, config.auth);
+  if (options.web) options.web.attach(app, config.auth);
+  else registerAuth(app, config.auth);
 
   app.get('/metrics', async (req, reply) => {
     const budget = scrapeBudgetMs(runtime.config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);

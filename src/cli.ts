@@ -16,12 +16,15 @@ import { renderEffectiveConfig } from './config/redact.js';
 import { VERSION } from './version.js';
 
 const USAGE = `usage:
-  queuescope [--config FILE] [--listen HOST:PORT] [--log-level LEVEL]
+  queuescope [--config FILE] [--listen HOST:PORT] [--log-level LEVEL] [--web.config.file FILE]
   queuescope check-config [--config FILE]
   queuescope demo [--redis URL] [--mysql URL] [--rate N] [--burst] [--fail-ratio F]
+  queuescope generate [--out DIR] [--format files|prometheusrule] [--job NAME] [--lang zh|en] …  (generate --help)
   queuescope --version
 
 Config: --config FILE, else $QUEUESCOPE_CONFIG, else ./queuescope.yaml, else built-in defaults.
+--web.config.file FILE: TLS, client certificates, bcrypt basic_auth_users and headers in the
+  Prometheus exporter-toolkit format (else $QUEUESCOPE_WEB_CONFIG_FILE).
 Environment: QUEUESCOPE_LISTEN, QUEUESCOPE_REDIS_URL, QUEUESCOPE_MYSQL_URL, QUEUESCOPE_LOG_LEVEL.`;
 
 class UsageError extends Error {}
@@ -35,6 +38,7 @@ function parse(argv: string[]) {
         config: { type: 'string', short: 'c' },
         listen: { type: 'string' },
         'log-level': { type: 'string' },
+        'web.config.file': { type: 'string' },
         version: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -48,6 +52,15 @@ async function main(argv: string[]): Promise<number | undefined> {
   if (argv[0] === 'demo') {
     const { runDemoCommand } = await import('./demo/index.js');
     return runDemoCommand(argv.slice(1));
+  }
+  if (argv[0] === 'generate') {
+    const { runGenerateCommand, GenerateParamError } = await import('./generate/index.js');
+    try {
+      return runGenerateCommand(argv.slice(1), { stdout: (s) => process.stdout.write(s), cwd: process.cwd() });
+    } catch (err) {
+      if (err instanceof GenerateParamError) throw new UsageError(err.message);
+      throw err;
+    }
   }
   const { values, positionals } = parse(argv);
   if (values.version) {
@@ -71,7 +84,8 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
   if (command !== undefined) throw new UsageError(`unknown command "${command}"`);
   const { runServer } = await import('./server.js');
-  await runServer(opts);
+  const webConfigFile = values['web.config.file'] ?? (process.env.QUEUESCOPE_WEB_CONFIG_FILE || undefined);
+  await runServer(opts, webConfigFile !== undefined ? { webConfigFile } : {});
   return undefined; // keeps running; close-with-grace exits
 }
 

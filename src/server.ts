@@ -7,6 +7,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { resolveConfig, type ResolveOptions } from './config/load.js';
 import { parseHostPort } from './host-port.js';
+import { WebGuard } from './http/web-guard.js';
 import { createLogger } from './log.js';
 
 /** How long shutdown may take before the process exits anyway, ms. */
@@ -16,7 +17,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * Starts the sidecar and resolves once it listens.
  * @throws ConfigError (exit 2) for an invalid config; other errors (listen failed) exit 1.
  */
-export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>): Promise<void> {
+export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>, serve: { webConfigFile?: string } = {}): Promise<void> {
   // SIGHUP's default action ends the process: take it over before anything
   // slow, and remember one that arrives before the app exists.
   let reload: (() => void) | undefined;
@@ -29,8 +30,15 @@ export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>): Prom
   const cwd = process.cwd();
   const { config, source } = await resolveConfig({ ...opts, env, cwd });
   const log = createLogger(config.logLevel);
+  const web = serve.webConfigFile ? new WebGuard(serve.webConfigFile, log.child({ module: 'web' })) : undefined;
+  if (web) {
+    log.info({ webConfig: web.config.path, tls: Boolean(web.config.tls) }, 'web config loaded');
+    // SIGHUP re-reads the web config file too (it is also re-read whenever it or its certificates change)
+    process.on('SIGHUP', () => web.refresh(true));
+  }
   const app = await buildApp(config, {
     log,
+    ...(web ? { web } : {}),
     // Reload re-reads the same source with the same overrides.
     loadConfig: async () => (await resolveConfig({ ...opts, env, cwd })).config,
   });

@@ -143,9 +143,14 @@ export const wecomTargetSchema = z
     urlFile: z.string().optional(),
     mention: mentionSchema,
     template: z.string().default(''),
+    // markdown_v2 renders lists and tables but has no <@userid> mentions (they go in the companion text message)
+    msgtype: z.enum(['markdown', 'markdown_v2']).optional(),
   })
   .superRefine(secretPair('url'))
   .superRefine(urlRequired);
+
+/** An http(s) URL users open from a chat message ('' = none); optional so code building configs by hand need not name it. */
+const linkUrl = z.union([z.literal(''), z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http(s) URL')]).optional();
 
 const rateLimit = z
   .string()
@@ -194,6 +199,10 @@ export const notifySchema = z
   .strictObject({
     dingtalk: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use A-Z a-z 0-9 _ -'), dingtalkTargetSchema).default({}),
     wecom: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use A-Z a-z 0-9 _ -'), wecomTargetSchema).default({}),
+    // chat messages: the built-in template's language, and the links every firing alert carries
+    language: z.enum(['zh', 'en']).optional(),
+    externalURL: linkUrl,
+    dashboardURL: linkUrl,
     rateLimit: rateLimit.default({ count: 20, windowMs: 60_000 }),
     timeout: durationIn(DURATION_RANGES.ioTimeout).default(5000),
     timeZone: z

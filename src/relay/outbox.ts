@@ -391,6 +391,7 @@ export class Outbox {
       timeZone: this.deps.timeZone,
       maxBytes: t.maxBytes,
       mentionSuffix: t.mentionSuffix,
+      ...t.render,
       ...(this.template ? { template: this.template } : {}),
     };
   }

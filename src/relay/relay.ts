@@ -32,8 +32,8 @@ export interface RelayOptions {
 
 function targetsOf(notify: RelayNotifyConfig): Map<string, { target: ChannelTarget; templatePath: string }> {
   const out = new Map<string, { target: ChannelTarget; templatePath: string }>();
-  for (const [name, cfg] of Object.entries(notify.dingtalk)) out.set(`dingtalk/${name}`, { target: dingtalkTarget(name, cfg), templatePath: cfg.template });
-  for (const [name, cfg] of Object.entries(notify.wecom)) out.set(`wecom/${name}`, { target: wecomTarget(name, cfg), templatePath: cfg.template });
+  for (const [name, cfg] of Object.entries(notify.dingtalk)) out.set(`dingtalk/${name}`, { target: dingtalkTarget(name, cfg, notify), templatePath: cfg.template });
+  for (const [name, cfg] of Object.entries(notify.wecom)) out.set(`wecom/${name}`, { target: wecomTarget(name, cfg, notify), templatePath: cfg.template });
   return out;
 }
 

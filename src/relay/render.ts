@@ -4,7 +4,7 @@
  * markdown template, and byte-exact fitting into a robot's size limit.
  */
 import { compileTemplate, TemplateError, type CompiledTemplate } from './template.js';
-import { cutUtf8, ellipsizeUtf8, utf8Bytes } from './text.js';
+import { cutUtf8, ellipsizeUtf8, inertMarkdown, linkTarget, utf8Bytes } from './text.js';
 import type { WebhookAlert, WebhookPayload } from './payload.js';
 
 /**
@@ -57,7 +57,72 @@ export function mergePayloads(payloads: readonly WebhookPayload[]): Digest {
 }
 
 /** Byte caps on single fields, so one alert always fits even the 4096-byte WeCom limit. */
-const FIELD_CAP = { label: 256, summary: 512, description: 1500, url: 1024 } as const;
+const FIELD_CAP = { label: 256, summary: 512, description: 1500, url: 2048 } as const;
+
+/** Byte budget of an alert's line of links. */
+const LINK_LINE_CAP = 2600;
+
+/** Language of the built-in templates and fixed texts (`notify.language`). */
+export type MessageLanguage = 'zh' | 'en';
+
+/** `encodeURIComponent` plus the characters it leaves that end or open markdown (`(`, `)`, `*`, `!`, `'`). */
+const encodeComponent = (s: string): string => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** Labels that identify an alert well enough for a silence when all labels make too long a link. */
+const SILENCE_CORE_LABELS = ['alertname', 'instance', 'job', 'queue', 'framework', 'group', 'stream', 'component', 'channel', 'target', 'collector', 'severity'];
+
+/**
+ * Alertmanager's matcher list for `labels`: `{name="value",…}`, sorted by
+ * name, values escaped as Alertmanager's matcher parser reads them (`\\`,
+ * `\"`, `\n`; pkg/labels/parse.go).
+ */
+export function alertmanagerFilter(labels: Readonly<Record<string, string>>): string {
+  const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  const names = Object.keys(labels).sort();
+  return `{${names.map((n) => `${n}="${esc(labels[n] ?? '')}"`).join(',')}}`;
+}
+
+/**
+ * The Alertmanager UI's pre-filled "New silence" form for an alert:
+ * `<externalURL>/#/silences/new?filter=<URL-encoded {label="value",…}>`
+ * (the form reads `filter` and `comment`). All labels, so the silence
+ * matches exactly this alert; when that makes a link longer than `maxBytes`,
+ * only the identifying labels. '' when `externalURL` is not an http(s) URL.
+ */
+export function silenceURL(externalURL: string, labels: Readonly<Record<string, string>>, maxBytes: number = FIELD_CAP.url): string {
+  const base = linkTarget(externalURL);
+  if (!base) return '';
+  const make = (l: Readonly<Record<string, string>>) => `${base.replace(/\/+$/, '')}/#/silences/new?filter=${encodeComponent(alertmanagerFilter(l))}`;
+  const full = make(labels);
+  if (utf8Bytes(full) <= maxBytes) return full;
+  const core = make(Object.fromEntries(Object.entries(labels).filter(([k]) => SILENCE_CORE_LABELS.includes(k))));
+  return utf8Bytes(core) <= maxBytes ? core : '';
+}
+
+/**
+ * The sidecar's view of a queue: `<externalURL>/queues/<queue>?framework=<framework>`
+ * (both URL-encoded; `framework` only when the alert has it). '' without a
+ * base URL or a queue.
+ */
+export function queueViewURL(externalURL: string | undefined, queue: string | undefined, framework: string | undefined): string {
+  const base = linkTarget(externalURL);
+  if (!base || !queue) return '';
+  return `${base.replace(/\/+$/, '')}/queues/${encodeComponent(queue)}${framework ? `?framework=${encodeComponent(framework)}` : ''}`;
+}
+
+/** Fixed texts of the messages, per language. */
+const TEXTS = {
+  zh: { firing: '告警', resolved: '恢复', graph: '查看图表', silence: '静默', dashboard: '看板', queue: '队列详情', runbook: '处理手册', notice: '告警通知', more: (first: string, n: number) => `${first} 等 ${n} 项告警` },
+  en: { firing: 'FIRING', resolved: 'RESOLVED', graph: 'Graph', silence: 'Silence', dashboard: 'Dashboard', queue: 'Queue', runbook: 'Runbook', notice: 'Alert notification', more: (first: string, n: number) => `${first} and ${n - 1} more` },
+} as const;
+
+/** Links a message can carry besides the payload's own (`notify.externalURL`, `notify.dashboardURL`). */
+export interface MessageLinks {
+  /** this sidecar as users reach it: links to its queue views */
+  externalURL?: string;
+  /** a Grafana dashboard (or any page) to link from every firing alert */
+  dashboardURL?: string;
+}
 
 /** Formats an RFC 3339 time as `YYYY-MM-DD HH:mm:ss` in `timeZone`; '' for Go's zero time or an unparsable value. */
 export function formatTime(iso: string | undefined, timeZone: string): string {
@@ -81,7 +146,7 @@ export function formatTime(iso: string | undefined, timeZone: string): string {
 /** The per-alert fields a template sees (strings capped in bytes; times already in the configured zone). */
 export interface AlertView {
   status: 'firing' | 'resolved';
-  /** 告警 / 恢复 */
+  /** 告警 / 恢复 (FIRING / RESOLVED in English) */
   statusText: string;
   alertname: string;
   severity: string;
@@ -91,13 +156,24 @@ export interface AlertView {
   job: string;
   summary: string;
   description: string;
+  /** the `runbook_url` annotation when it is an http(s) URL, else '' */
   runbookURL: string;
   /** `YYYY-MM-DD HH:mm:ss` in the configured time zone */
   startsAt: string;
   /** '' while firing */
   endsAt: string;
+  /** Prometheus' link to the rule's expression (http(s) only, else '') */
   generatorURL: string;
+  /** Alertmanager's pre-filled "New silence" form for exactly this alert; '' without the payload's `externalURL` */
+  silenceURL: string;
+  /** `notify.dashboardURL`, '' when unset */
+  dashboardURL: string;
+  /** this sidecar's view of the alert's queue (`notify.externalURL` + `/queues/…`); '' without either */
+  queueURL: string;
+  /** the alert's links as one markdown line (`[查看图表](…) · [静默](…) · …`), '' when there are none */
+  linkLine: string;
   fingerprint: string;
+  /** label values and annotations, made inert for markdown (see text.ts `inertMarkdown`) */
   labels: Record<string, string>;
   annotations: Record<string, string>;
   /** labels other than alertname, sorted by name: `[{name, value}]` */
@@ -124,13 +200,46 @@ export interface MessageView {
   merged: number;
 }
 
-function alertView(a: WebhookAlert, timeZone: string): AlertView {
-  const cap = (s: string | undefined, n: number): string => ellipsizeUtf8(s ?? '', n);
+const inertLabels = (l: Readonly<Record<string, string>>): Record<string, string> => Object.fromEntries(Object.entries(l).map(([k, v]) => [inertMarkdown(k), inertMarkdown(v)]));
+
+/** What a view needs besides the alert: zone, language, links. */
+interface ViewContext {
+  timeZone: string;
+  lang: MessageLanguage;
+  externalURL: string;
+  links: MessageLinks;
+}
+
+function alertView(a: WebhookAlert, ctx: ViewContext): AlertView {
+  // alert-supplied text is made inert first, then capped (escaping can only grow it)
+  const cap = (s: string | undefined, n: number): string => ellipsizeUtf8(inertMarkdown(s ?? ''), n);
   const labels = Object.fromEntries(Object.entries(a.labels).map(([k, v]) => [cap(k, FIELD_CAP.label), cap(v, FIELD_CAP.label)]));
   const annotations = Object.fromEntries(Object.entries(a.annotations).map(([k, v]) => [cap(k, FIELD_CAP.label), cap(v, FIELD_CAP.description)]));
+  const t = TEXTS[ctx.lang];
+  const url = (u: string | undefined): string => {
+    const safe = linkTarget(u);
+    return utf8Bytes(safe) <= FIELD_CAP.url ? safe : '';
+  };
+  const generatorURL = url(a.generatorURL);
+  const silence = a.status === 'firing' ? silenceURL(ctx.externalURL, a.labels) : '';
+  const dashboardURL = url(ctx.links.dashboardURL);
+  const queueURL = url(queueViewURL(ctx.links.externalURL, a.labels.queue, a.labels.framework));
+  const runbookURL = url(a.annotations.runbook_url);
+  const linkLine = [
+    [t.graph, generatorURL],
+    [t.silence, silence],
+    [t.dashboard, dashboardURL],
+    [t.queue, queueURL],
+    [t.runbook, runbookURL],
+  ]
+    .filter(([, u]) => u)
+    .map(([title, u]) => `[${title}](${u})`)
+    // keep one alert inside WeCom's 4096 bytes: links past the budget are left out, the first (graph, silence) kept
+    .reduce<string[]>((kept, link) => (utf8Bytes([...kept, link].join(' · ')) <= LINK_LINE_CAP ? [...kept, link] : kept), [])
+    .join(' · ');
   return {
     status: a.status,
-    statusText: a.status === 'firing' ? '告警' : '恢复',
+    statusText: a.status === 'firing' ? t.firing : t.resolved,
     alertname: labels.alertname ?? '',
     severity: labels.severity ?? '',
     queue: labels.queue ?? '',
@@ -139,11 +248,15 @@ function alertView(a: WebhookAlert, timeZone: string): AlertView {
     job: labels.job ?? '',
     summary: cap(a.annotations.summary, FIELD_CAP.summary),
     description: cap(a.annotations.description, FIELD_CAP.description),
-    runbookURL: cap(a.annotations.runbook_url, FIELD_CAP.url),
-    startsAt: formatTime(a.startsAt, timeZone),
-    endsAt: a.status === 'resolved' ? formatTime(a.endsAt, timeZone) : '',
-    generatorURL: cap(a.generatorURL, FIELD_CAP.url),
-    fingerprint: a.fingerprint,
+    runbookURL,
+    startsAt: formatTime(a.startsAt, ctx.timeZone),
+    endsAt: a.status === 'resolved' ? formatTime(a.endsAt, ctx.timeZone) : '',
+    generatorURL,
+    silenceURL: silence,
+    dashboardURL,
+    queueURL,
+    linkLine,
+    fingerprint: inertMarkdown(a.fingerprint),
     labels,
     annotations,
     labelList: Object.entries(labels)
@@ -153,11 +266,12 @@ function alertView(a: WebhookAlert, timeZone: string): AlertView {
   };
 }
 
-/** `QueueBacklogHigh · exam-tasks`, `A 等 3 项告警`: a short title for a digest. */
-export function digestTitle(d: Digest): string {
-  const names = [...new Set(d.alerts.map((a) => a.labels.alertname ?? ''))].filter(Boolean);
-  const queues = [...new Set(d.alerts.map((a) => a.labels.queue ?? ''))];
-  let title = names.length === 0 ? '告警通知' : names.length === 1 ? names[0]! : `${names[0]} 等 ${names.length} 项告警`;
+/** `QueueBacklogHigh · exam-tasks`, `A 等 3 项告警` (`A and 2 more`): a short title for a digest, made inert. */
+export function digestTitle(d: Digest, lang: MessageLanguage = 'zh'): string {
+  const t = TEXTS[lang];
+  const names = [...new Set(d.alerts.map((a) => inertMarkdown(a.labels.alertname ?? '')))].filter(Boolean);
+  const queues = [...new Set(d.alerts.map((a) => inertMarkdown(a.labels.queue ?? '')))];
+  let title = names.length === 0 ? t.notice : names.length === 1 ? names[0]! : t.more(names[0]!, names.length);
   if (queues.length === 1 && queues[0]) title += ` · ${queues[0]}`;
   return ellipsizeUtf8(title, 128);
 }
@@ -190,12 +304,9 @@ export const DEFAULT_TEMPLATE = `### {{#firingCount}}🔴 告警{{/firingCount}}
 - 详情：{{description}}
 {{/description}}
 - 开始：{{startsAt}}
-{{#generatorURL}}
-- [查看图表]({{generatorURL}})
-{{/generatorURL}}
-{{#runbookURL}}
-- [处理手册]({{runbookURL}})
-{{/runbookURL}}
+{{#linkLine}}
+- {{linkLine}}
+{{/linkLine}}
 {{/firing}}
 {{/firingCount}}
 {{#resolvedCount}}
@@ -227,7 +338,69 @@ export const DEFAULT_TEMPLATE = `### {{#firingCount}}🔴 告警{{/firingCount}}
 > queuescope · 时区 {{timeZone}}{{#externalURL}} · [Alertmanager]({{externalURL}}){{/externalURL}}
 `;
 
-const defaultCompiled = compileTemplate(DEFAULT_TEMPLATE);
+/** The built-in template in English (`notify.language: en`), the same layout. */
+export const DEFAULT_TEMPLATE_EN = `### {{#firingCount}}🔴 FIRING{{/firingCount}}{{^firingCount}}✅ RESOLVED{{/firingCount}}: {{title}}
+{{#merged}}
+
+> {{merged}} notifications merged
+{{/merged}}
+{{#firingCount}}
+
+**Firing ({{firingCount}})**
+{{#firing}}
+
+**{{alertname}}**{{#severity}} [{{severity}}]{{/severity}}
+{{#queue}}
+- Queue: {{queue}}{{#framework}} ({{framework}}){{/framework}}
+{{/queue}}
+{{#instance}}
+- Instance: {{instance}}
+{{/instance}}
+{{#summary}}
+- Summary: {{summary}}
+{{/summary}}
+{{#description}}
+- Details: {{description}}
+{{/description}}
+- Since: {{startsAt}}
+{{#linkLine}}
+- {{linkLine}}
+{{/linkLine}}
+{{/firing}}
+{{/firingCount}}
+{{#resolvedCount}}
+
+**Resolved ({{resolvedCount}})**
+{{#resolved}}
+
+**{{alertname}}**{{#severity}} [{{severity}}]{{/severity}}
+{{#queue}}
+- Queue: {{queue}}{{#framework}} ({{framework}}){{/framework}}
+{{/queue}}
+{{#instance}}
+- Instance: {{instance}}
+{{/instance}}
+{{#summary}}
+- Summary: {{summary}}
+{{/summary}}
+- Since: {{startsAt}}
+{{#endsAt}}
+- Resolved: {{endsAt}}
+{{/endsAt}}
+{{/resolved}}
+{{/resolvedCount}}
+{{#omitted}}
+
+…{{omitted}} more alerts not shown
+{{/omitted}}
+
+> queuescope · time zone {{timeZone}}{{#externalURL}} · [Alertmanager]({{externalURL}}){{/externalURL}}
+`;
+
+/** The built-in templates by language. */
+export const DEFAULT_TEMPLATES: Readonly<Record<MessageLanguage, string>> = { zh: DEFAULT_TEMPLATE, en: DEFAULT_TEMPLATE_EN };
+
+const defaultCompiled: Record<MessageLanguage, CompiledTemplate> = { zh: compileTemplate(DEFAULT_TEMPLATE), en: compileTemplate(DEFAULT_TEMPLATE_EN) };
 
 /** What {@link renderMessage} produced. */
 export interface RenderedMessage {
@@ -256,6 +429,10 @@ export interface RenderOptions {
   mentionSuffix?: string;
   /** a compiled custom template; the default when absent */
   template?: CompiledTemplate;
+  /** language of the built-in template and the fixed texts; default zh */
+  language?: MessageLanguage;
+  /** links to the sidecar's queue views and a dashboard (`notify.externalURL`, `notify.dashboardURL`) */
+  links?: MessageLinks;
 }
 
 /**
@@ -268,24 +445,26 @@ export interface RenderOptions {
  * in `fallbackReason`.
  */
 export function renderMessage(digest: Digest, opts: RenderOptions): RenderedMessage {
-  const firingAlerts = digest.alerts.filter((a) => a.status === 'firing').map((a) => alertView(a, opts.timeZone));
-  const resolvedAlerts = digest.alerts.filter((a) => a.status === 'resolved').map((a) => alertView(a, opts.timeZone));
+  const lang = opts.language ?? 'zh';
+  const ctx: ViewContext = { timeZone: opts.timeZone, lang, externalURL: digest.externalURL, links: opts.links ?? {} };
+  const firingAlerts = digest.alerts.filter((a) => a.status === 'firing').map((a) => alertView(a, ctx));
+  const resolvedAlerts = digest.alerts.filter((a) => a.status === 'resolved').map((a) => alertView(a, ctx));
   const total = firingAlerts.length + resolvedAlerts.length;
   const hasFiring = firingAlerts.length > 0;
   const suffix = hasFiring ? (opts.mentionSuffix ?? '') : '';
   const budget = opts.maxBytes - utf8Bytes(suffix);
-  const title = digestTitle(digest);
+  const title = digestTitle(digest, lang);
   const status = hasFiring ? 'firing' : 'resolved';
 
   const viewFor = (k: number): MessageView => ({
     status,
-    statusText: hasFiring ? '告警' : '恢复',
+    statusText: hasFiring ? TEXTS[lang].firing : TEXTS[lang].resolved,
     title,
-    receiver: digest.receiver,
-    externalURL: ellipsizeUtf8(digest.externalURL, FIELD_CAP.url),
+    receiver: inertMarkdown(digest.receiver),
+    externalURL: ((u) => (utf8Bytes(u) <= FIELD_CAP.url ? u : ''))(linkTarget(digest.externalURL)),
     timeZone: opts.timeZone,
-    groupLabels: digest.groupLabels,
-    commonLabels: digest.commonLabels,
+    groupLabels: inertLabels(digest.groupLabels),
+    commonLabels: inertLabels(digest.commonLabels),
     firing: firingAlerts.slice(0, k),
     resolved: resolvedAlerts.slice(0, Math.max(0, k - firingAlerts.length)),
     firingCount: firingAlerts.length,
@@ -325,10 +504,10 @@ export function renderMessage(digest: Digest, opts: RenderOptions): RenderedMess
       if (result.text.trim() === '') throw new TemplateError('rendered an empty message');
     } catch (err) {
       fallbackReason = err instanceof Error ? err.message : String(err);
-      result = fit(defaultCompiled);
+      result = fit(defaultCompiled[lang]);
     }
   } else {
-    result = fit(defaultCompiled);
+    result = fit(defaultCompiled[lang]);
   }
   return {
     title,

@@ -18,9 +18,20 @@
  * Both answer HTTP 200 with `{errcode, errmsg}`; success is errcode 0.
  */
 import { createHmac } from 'node:crypto';
-import type { DingtalkTargetConfig, WecomTargetConfig } from '../config/schema.js';
+import type { DingtalkTargetConfig, NotifyConfig, WecomTargetConfig } from '../config/schema.js';
 import { ellipsizeUtf8 } from './text.js';
-import type { RenderedMessage } from './render.js';
+import type { RenderedMessage, RenderOptions } from './render.js';
+
+/** The notify-level settings a target's messages use (language, links). */
+export type MessageSettings = Partial<Pick<NotifyConfig, 'language' | 'externalURL' | 'dashboardURL'>>;
+
+/** {@link RenderOptions} a target adds to every rendering: language and links. */
+function renderExtras(m: MessageSettings): Pick<RenderOptions, 'language' | 'links'> {
+  return {
+    ...(m.language ? { language: m.language } : {}),
+    links: { ...(m.externalURL ? { externalURL: m.externalURL } : {}), ...(m.dashboardURL ? { dashboardURL: m.dashboardURL } : {}) },
+  };
+}
 
 /** The relay's channels, as in the route `/alerts/:channel/:target`. */
 export type ChannelName = 'dingtalk' | 'wecom';
@@ -76,12 +87,14 @@ export interface ChannelTarget {
   maxBytes: number;
   /** text appended to firing messages so the mentions notify */
   mentionSuffix: string;
+  /** render options from the notify settings (language, links); spread into every renderMessage call */
+  render: Pick<RenderOptions, 'language' | 'links'>;
   /** robot requests for a rendered message (the markdown message, then WeCom's mention message if needed) */
   requests(msg: RenderedMessage): RobotRequest[];
 }
 
 /** DingTalk target: signed URL, markdown with `at`, `@mobile`/`@userId` appended to the text of firing messages. */
-export function dingtalkTarget(target: string, cfg: DingtalkTargetConfig): ChannelTarget {
+export function dingtalkTarget(target: string, cfg: DingtalkTargetConfig, settings: MessageSettings = {}): ChannelTarget {
   const url = cfg.url ?? '';
   const secret = cfg.secret || undefined;
   const tags = [...cfg.mention.mobiles, ...cfg.mention.userIds].map((m) => `@${m}`);
@@ -94,6 +107,7 @@ export function dingtalkTarget(target: string, cfg: DingtalkTargetConfig): Chann
     ...(secret ? { secret } : {}),
     maxBytes: DINGTALK_MAX_TEXT_BYTES,
     mentionSuffix,
+    render: renderExtras(settings),
     requests(msg) {
       const at = msg.hasFiring
         ? { atMobiles: cfg.mention.mobiles, atUserIds: cfg.mention.userIds, isAtAll: cfg.mention.all }
@@ -104,7 +118,7 @@ export function dingtalkTarget(target: string, cfg: DingtalkTargetConfig): Chann
           url: (now) => signDingtalkUrl(url, secret, now),
           body: {
             msgtype: 'markdown',
-            markdown: { title: `[${msg.hasFiring ? '告警' : '恢复'}] ${msg.title}`, text: msg.text },
+            markdown: { title: `[${msg.hasFiring ? (settings.language === 'en' ? 'FIRING' : '告警') : settings.language === 'en' ? 'RESOLVED' : '恢复'}] ${msg.title}`, text: msg.text },
             at,
           },
         },
@@ -119,28 +133,32 @@ export function dingtalkTarget(target: string, cfg: DingtalkTargetConfig): Chann
  * `mentioned_list` (`@all`) / `mentioned_mobile_list`, because markdown
  * cannot mention those. Both count against the robot's rate limit.
  */
-export function wecomTarget(target: string, cfg: WecomTargetConfig): ChannelTarget {
+export function wecomTarget(target: string, cfg: WecomTargetConfig, settings: MessageSettings = {}): ChannelTarget {
   const url = cfg.url ?? '';
-  const mentionSuffix = cfg.mention.userIds.length ? `\n${cfg.mention.userIds.map((u) => `<@${u}>`).join(' ')}` : '';
+  // markdown_v2 (lists, tables) has no <@userid>: its mentions go in the companion text message
+  const v2 = cfg.msgtype === 'markdown_v2';
+  const mentionSuffix = !v2 && cfg.mention.userIds.length ? `\n${cfg.mention.userIds.map((u) => `<@${u}>`).join(' ')}` : '';
+  const textMentions = [...(v2 ? cfg.mention.userIds : []), ...(cfg.mention.all ? ['@all'] : [])];
   return {
     channel: 'wecom',
     target,
     url,
     maxBytes: WECOM_MAX_MARKDOWN_BYTES,
     mentionSuffix,
+    render: renderExtras(settings),
     requests(msg) {
       const out: RobotRequest[] = [
-        { kind: 'markdown', url: () => url, body: { msgtype: 'markdown', markdown: { content: msg.text } } },
+        { kind: 'markdown', url: () => url, body: v2 ? { msgtype: 'markdown_v2', markdown_v2: { content: msg.text } } : { msgtype: 'markdown', markdown: { content: msg.text } } },
       ];
-      if (msg.hasFiring && (cfg.mention.all || cfg.mention.mobiles.length > 0)) {
+      if (msg.hasFiring && (textMentions.length > 0 || cfg.mention.mobiles.length > 0)) {
         out.push({
           kind: 'mention',
           url: () => url,
           body: {
             msgtype: 'text',
             text: {
-              content: ellipsizeUtf8(`【告警】${msg.title}，详情见上一条消息`, WECOM_MAX_TEXT_BYTES),
-              mentioned_list: cfg.mention.all ? ['@all'] : [],
+              content: ellipsizeUtf8(settings.language === 'en' ? `[FIRING] ${msg.title}: see the message above` : `【告警】${msg.title}，详情见上一条消息`, WECOM_MAX_TEXT_BYTES),
+              mentioned_list: textMentions,
               mentioned_mobile_list: cfg.mention.mobiles,
             },
           },

@@ -69,3 +69,59 @@ export function urlSecrets(url: string): string[] {
   }
   return out.filter((s) => s.length > 0);
 }
+
+/**
+ * Markup characters of DingTalk / WeCom markdown (links, images, HTML such
+ * as `<font>` and WeCom's `<@userid>` mention, emphasis, code, tables,
+ * escapes) → look-alike characters no renderer treats as markup. Used on
+ * everything an alert brings (labels, annotations): a value can then not
+ * open a link, mention someone, or fake a heading of the template's own.
+ * Backslash escapes are not used because the robots' renderers do not
+ * document them.
+ */
+const INERT: Readonly<Record<string, string>> = {
+  '[': '［',
+  ']': '］',
+  '<': '＜',
+  '>': '＞',
+  '*': '＊',
+  '`': '｀',
+  '|': '｜',
+  '\\': '＼',
+};
+
+/**
+ * Makes alert-supplied text inert in a markdown message: line breaks (which
+ * would start headings, quotes or list items) become spaces, other control
+ * characters are dropped, and markup characters are replaced by look-alikes
+ * (see {@link INERT}). The result can be longer in bytes (3 per replaced
+ * character); callers cap after escaping.
+ */
+export function inertMarkdown(text: string): string {
+  return text
+    .replace(/\r\n|[\r\n\u2028\u2029\u0085]/g, ' ')
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
+    .replace(/[[\]<>*`|\\]/g, (c) => INERT[c] ?? c);
+}
+
+/**
+ * A URL safe to put in a markdown link target: http(s) only (no
+ * `javascript:` or `dingtalk:` from a payload), and without characters that
+ * would end the link early or open markup (`(`, `)`, `<`, `>`, spaces and
+ * quotes are percent-encoded). '' for anything else.
+ */
+export function linkTarget(url: string | undefined): string {
+  if (!url) return '';
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return '';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return '';
+  // credentials never go into a chat message; the host (IPv6 brackets included) is already canonical
+  // a bare origin stays as written (the URL parser would add a '/')
+  const path = u.pathname === '/' && !u.search && !u.hash && !/\/$/.test(url) ? '' : u.pathname;
+  const rest = `${path}${u.search}${u.hash}`.replace(/[()<>"' [\]*`|\\]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
+  return `${u.protocol}//${u.host}${rest}`;
+}

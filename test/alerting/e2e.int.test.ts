@@ -95,6 +95,41 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Opens a message's silence link against the real Alertmanager: the UI page
+ * answers, the link's `filter` (`{a="b",…}`) parses into matchers that select
+ * exactly the firing alert through `GET /api/v2/alerts?filter=…`, and a
+ * silence created from them (`POST /api/v2/silences`) silences it.
+ */
+async function checkSilenceLink(link: string, alertname: string): Promise<void> {
+  const url = new URL(link);
+  expect((await fetch(`${url.origin}${url.pathname}`)).status).toBe(200);
+  const filter = new URLSearchParams(url.hash.slice(url.hash.indexOf('?') + 1)).get('filter') ?? '';
+  expect(filter).toMatch(/^\{.*\}$/);
+  const matchers = [...filter.slice(1, -1).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => ({ name: m[1]!, value: JSON.parse(`"${m[2]!}"`) as string }));
+  expect(matchers.find((m) => m.name === 'alertname')?.value).toBe(alertname);
+  const am = `http://127.0.0.1:${url.port}/api/v2`;
+  const query = matchers.map((m) => `filter=${encodeURIComponent(`${m.name}="${m.value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)}`).join('&');
+  type AmAlert = { labels: Record<string, string>; status: { state: string; silencedBy: string[] } };
+  const selected = (await (await fetch(`${am}/alerts?${query}`)).json()) as AmAlert[];
+  expect(selected.length).toBe(1);
+  expect(selected[0]!.labels).toEqual(Object.fromEntries(matchers.map((m) => [m.name, m.value])));
+  const now = Date.now();
+  const post = await fetch(`${am}/silences`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ matchers: matchers.map((m) => ({ ...m, isRegex: false, isEqual: true })), startsAt: new Date(now).toISOString(), endsAt: new Date(now + 600_000).toISOString(), createdBy: 'e2e', comment: 'from the chat link' }),
+  });
+  expect(post.status).toBe(200);
+  const { silenceID } = (await post.json()) as { silenceID: string };
+  await waitFor('the alert silenced', async () => {
+    const [a] = (await (await fetch(`${am}/alerts?${query}&silenced=true`)).json()) as AmAlert[];
+    return a?.status.silencedBy.includes(silenceID);
+  }, 10_000, 100);
+  // lift it again: the rest of the test expects the alert's notifications
+  expect((await fetch(`${am}/silence/${silenceID}`, { method: 'DELETE' })).status).toBe(200);
+}
+
 const containsAll = (robot: FakeRobot, ...parts: string[]) => () => robot.delivered.find((d) => parts.every((p) => d.text.includes(p)));
 
 describe('alerting end to end', () => {
@@ -119,6 +154,10 @@ describe('alerting end to end', () => {
     expect(firingDing.text).toContain('严重积压 20 条'); // the rule's summary, rendered by Prometheus
     expect(firingDing.text).toContain('@13800000000');
     expect(firingDing.body.at).toMatchObject({ atMobiles: ['13800000000'] });
+    // the message's silence link opens the real Alertmanager's "New silence" form pre-filled with this alert's labels
+    const silence = /\[静默\]\((http[^)\s]+)\)/.exec(firingDing.text)?.[1];
+    expect(silence, firingDing.text).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${am!.port}/#/silences/new\\?filter=`));
+    await checkSilenceLink(silence!, 'QueueBacklogHigh');
     const firingWecom = await waitFor('a firing WeCom message naming exam-tasks', containsAll(wecom!, '告警', 'QueueBacklogHigh', '队列：exam-tasks'), 30_000, 100);
     expect(firingWecom.text).toContain('<@zhangsan>');
 
@@ -143,14 +182,14 @@ describe('alerting end to end', () => {
     expect(unauth.status).toBe(401);
   }, 90_000);
 
-  it('the shipped inhibitions hold in the real Alertmanager: RedisDown mutes queue alerts of its instance, critical mutes warning', async () => {
+  it('the shipped inhibitions hold in the real Alertmanager: QueuescopeRedisDown mutes queue alerts of its instance, critical mutes warning', async () => {
     const amUrl = `http://127.0.0.1:${am!.port}/api/v2/alerts`;
     const alert = (labels: Record<string, string>) => ({ labels: { job: 'queuescope', ...labels }, annotations: { summary: 'injected' }, startsAt: new Date().toISOString() });
     const post = await fetch(amUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify([
-        alert({ alertname: 'RedisDown', instance: 'inhib:9640', severity: 'critical' }),
+        alert({ alertname: 'QueuescopeRedisDown', instance: 'inhib:9640', severity: 'critical' }),
         alert({ alertname: 'QueueBacklogHigh', instance: 'inhib:9640', queue: 'iq', framework: 'list', severity: 'warning' }),
         alert({ alertname: 'QueueLatencyHigh', instance: 'other:9640', queue: 'lq', framework: 'list', severity: 'warning' }),
         alert({ alertname: 'QueueLatencyHigh', instance: 'other:9640', queue: 'lq', framework: 'list', severity: 'critical' }),
@@ -170,9 +209,9 @@ describe('alerting end to end', () => {
     expect(find(list, { alertname: 'QueueLatencyHigh', queue: 'lq', severity: 'warning' })!.status.state).toBe('suppressed');
     expect(find(list, { alertname: 'QueueLatencyHigh', queue: 'lq', severity: 'critical' })!.status.state).toBe('active');
     expect(find(list, { alertname: 'QueueLatencyHigh', queue: 'lq2' })!.status.state).toBe('active');
-    expect(find(list, { alertname: 'RedisDown' })!.status.state).toBe('active');
+    expect(find(list, { alertname: 'QueuescopeRedisDown' })!.status.state).toBe('active');
     // and the unmuted ones reach the robots through the relay
-    await waitFor('RedisDown relayed to DingTalk', containsAll(ding!, 'RedisDown', 'inhib:9640'), 20_000, 100);
+    await waitFor('QueuescopeRedisDown relayed to DingTalk', containsAll(ding!, 'QueuescopeRedisDown', 'inhib:9640'), 20_000, 100);
     await waitFor('the lq2 warning relayed to WeCom', containsAll(wecom!, 'QueueLatencyHigh', 'lq2'), 20_000, 100);
     expect(ding!.refused).toEqual([]);
     expect(wecom!.refused).toEqual([]);

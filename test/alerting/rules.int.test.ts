@@ -22,12 +22,15 @@ const SPEC_ALERTS = [
   'QueueDeadLettersIncreasing',
   'StreamConsumerGroupStalled',
   'ComponentDown',
-  'RedisDown',
-  'MySQLDown',
+  // prefixed: redis-mixin's RedisDown and mysqld-mixin's MySQLDown are other exporters' alerts
+  'QueuescopeRedisDown',
+  'QueuescopeMySQLDown',
   'MySQLConnectionsNearLimit',
   'MySQLSlowQueries',
   'QueuescopeCollectorFailing',
   'QueuescopeNotificationsFailing',
+  'QueuescopeNotificationsUndelivered',
+  'QueueTasksStuck',
 ];
 
 const run = (bin: string, args: string[]): string => execFileSync(bin, args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,12 +73,31 @@ describe('prometheus/ with promtool', () => {
     }
   });
 
-  it('thresholds come from the exported gauges, joined on instance, job, queue and framework', () => {
+  it('thresholds come from the exported gauges: per queue (joined on instance, job, queue, framework), else the default (joined on instance, job)', () => {
     for (const name of ['QueueBacklogHigh', 'QueueBacklogGrowing']) {
-      for (const a of alerts.filter((r) => r.alert === name)) expect(a.expr).toMatch(/on\(instance, job, queue, framework\) group_left\(\)\s*\(?(2 \* )?queue_backlog_threshold/);
+      for (const a of alerts.filter((r) => r.alert === name)) {
+        expect(a.expr).toMatch(/on\(instance, job, queue, framework\) group_left\(\)\s*\(?(2 \* )?queue_backlog_threshold/);
+        expect(a.expr).toMatch(/unless on\(instance, job, queue, framework\) queue_backlog_threshold/);
+        expect(a.expr).toMatch(/on\(instance, job\) group_left\(\)\s*\(?(2 \* )?queue_default_backlog_threshold/);
+      }
     }
-    for (const a of alerts.filter((r) => r.alert === 'QueueLatencyHigh')) expect(a.expr).toMatch(/on\(instance, job, queue, framework\) group_left\(\)\s*\(?(2 \* )?queue_latency_threshold_seconds/);
+    for (const a of alerts.filter((r) => r.alert === 'QueueLatencyHigh')) {
+      expect(a.expr).toMatch(/on\(instance, job, queue, framework\) group_left\(\)\s*\(?(2 \* )?queue_latency_threshold_seconds/);
+      expect(a.expr).toMatch(/on\(instance, job\) group_left\(\)\s*\(?(2 \* )?queue_default_latency_threshold_seconds/);
+    }
     expect(rules.map((r) => r.record)).toEqual(expect.arrayContaining(['queue:queue_processed:rate5m', 'queue:queue_failure_ratio:rate5m']));
+  });
+
+  it('every rule selects the job (two queuescope jobs, or another exporter\'s redis_up, never mix)', () => {
+    for (const r of rules) {
+      const selectors = r.expr.match(/\b[a-z0-9_:]+\{[^}]*\}/g) ?? [];
+      // metric names (and recording rules) outside any selector: strip selectors and strings first
+      const stripped = r.expr.replace(/\{[^}]*\}/g, '{}').replace(/"[^"]*"/g, '""');
+      const bare = [...stripped.matchAll(/(?<![\w:])((?:queue|queuescope|redis|mysql)_[a-z0-9_]+|up|[a-z]+:[a-z_]+:[a-z0-9]+)(?![\w:{])/g)].map((m) => m[1]);
+      expect(selectors.length, r.alert ?? r.record).toBeGreaterThan(0);
+      for (const sel of selectors) expect(sel, `${r.alert ?? r.record}: ${sel}`).toMatch(/job="queuescope"/);
+      expect(bare, r.alert ?? r.record).toEqual([]);
+    }
   });
 
   it('every alert has a promtool case where it fires (labels + annotations asserted) and one where it stays silent', () => {
@@ -129,7 +151,7 @@ describe('alertmanager/ with amtool', () => {
       expect(h.send_resolved).toBe(true);
       expect(h.max_alerts).toBeGreaterThan(0);
     }
-    const redis = cfg.inhibit_rules.find((r) => r.source_matchers.includes('alertname="RedisDown"'));
+    const redis = cfg.inhibit_rules.find((r) => r.source_matchers.includes('alertname="QueuescopeRedisDown"'));
     expect(redis?.equal).toEqual(['instance']);
     const severity = cfg.inhibit_rules.find((r) => r.source_matchers.includes('severity="critical"'));
     expect(severity?.target_matchers).toEqual(['severity="warning"']);

@@ -104,6 +104,8 @@ export function startAlertmanager(dir: string, configFile: string): Promise<Proc
     `--config.file=${configFile}`,
     `--storage.path=${join(dir, 'am-data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
+    // the URL the notifications carry (externalURL): reachable, so the messages' silence links can be opened
+    `--web.external-url=http://127.0.0.1:${port}`,
     '--cluster.listen-address=',
     '--log.level=debug',
   ], dir, '/-/ready');

@@ -4,17 +4,18 @@
  * stable uids, sound layout, only known metrics, only defined variables, and
  * thresholds equal to the alert rules'.
  *
- * After editing grafana/src: `UPDATE_GRAFANA=1 npx vitest run test/grafana/dashboards.test.ts`.
+ * After editing src/generate/grafana: `UPDATE_GRAFANA=1 npx vitest run test/grafana/dashboards.test.ts`
+ * (or `npx queuescope generate --out .`, which regenerates every shipped file).
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { ALERT, DASHBOARDS, render } from '../../grafana/src/dashboards.js';
+import { ALERT, DASHBOARDS, render } from '../../src/generate/grafana/dashboards.js';
 import { FAMILIES } from '../../src/collect/families.js';
 import { dashboardFiles, panelTargets, variableUses } from './panels.js';
+import { dashboardSchema } from './schema.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DIR = join(ROOT, 'grafana/dashboards');
@@ -40,62 +41,17 @@ const OTHER_METRICS = new Set([
   'mysql_global_variables_max_connections',
   'mysql_info_schema_processlist_threads',
   'scrape_duration_seconds',
+  // added this round by the other issues' branches (12: workers, broker; 13: the relay's outbox)
+  'queue_workers',
+  'queue_broker_unacked',
+  'queue_default_backlog_threshold',
+  'queue_default_latency_threshold_seconds',
+  'queuescope_notification_store_bytes',
+  'queuescope_notification_oldest_undelivered_age_seconds',
 ]);
-
-const stepSchema = z.strictObject({ color: z.string().min(1), value: z.number().nullable() });
-const targetSchema = z.strictObject({
-  refId: z.string().regex(/^[A-Z]$/),
-  expr: z.string().min(1),
-  legendFormat: z.string(),
-  instant: z.boolean(),
-  range: z.boolean(),
-  format: z.enum(['time_series', 'table']),
-  datasource: z.strictObject({ type: z.literal('prometheus'), uid: z.literal('${datasource}') }),
-});
-const gridPos = z.strictObject({ h: z.number().int().positive(), w: z.number().int().min(1).max(24), x: z.number().int().min(0).max(23), y: z.number().int().min(0) });
-const panelSchema = z.union([
-  z.strictObject({ id: z.number().int(), type: z.literal('row'), title: z.string().min(1), collapsed: z.boolean(), panels: z.array(z.unknown()), gridPos }),
-  z.strictObject({
-    id: z.number().int(),
-    type: z.enum(['timeseries', 'stat', 'bargauge', 'state-timeline', 'table']),
-    title: z.string().min(1),
-    description: z.string().min(10),
-    gridPos,
-    datasource: z.strictObject({ type: z.literal('prometheus'), uid: z.literal('${datasource}') }),
-    targets: z.array(targetSchema).min(1),
-    fieldConfig: z.strictObject({
-      defaults: z.looseObject({
-        unit: z.string().min(1),
-        thresholds: z.strictObject({ mode: z.literal('absolute'), steps: z.array(stepSchema).min(1) }),
-        mappings: z.array(z.unknown()),
-        color: z.strictObject({ mode: z.string() }),
-      }),
-      overrides: z.array(z.strictObject({ matcher: z.strictObject({ id: z.string(), options: z.string() }), properties: z.array(z.strictObject({ id: z.string(), value: z.unknown() })) })),
-    }),
-    options: z.record(z.string(), z.unknown()),
-  }),
-]);
-const variableSchema = z.looseObject({
-  type: z.enum(['datasource', 'query']),
-  name: z.string().regex(/^[a-z]+$/),
-  label: z.string(),
-  query: z.string().min(1),
-  refresh: z.number().int(),
-});
-const dashboardSchema = z.looseObject({
-  uid: z.string().regex(/^[a-z0-9-]{1,40}$/),
-  title: z.string().min(1),
-  tags: z.array(z.string()),
-  schemaVersion: z.number().int().min(36),
-  time: z.strictObject({ from: z.string(), to: z.string() }),
-  refresh: z.string(),
-  templating: z.strictObject({ list: z.array(variableSchema) }),
-  annotations: z.strictObject({ list: z.array(z.unknown()) }),
-  panels: z.array(panelSchema).min(1),
-});
 
 describe('Grafana dashboards', () => {
-  it('the JSON files are exactly what grafana/src renders', () => {
+  it('the JSON files are exactly what src/generate/grafana renders', () => {
     for (const [file, board] of Object.entries(DASHBOARDS)) {
       const path = join(DIR, file);
       if (process.env.UPDATE_GRAFANA === '1') writeFileSync(path, render(board));
@@ -105,12 +61,12 @@ describe('Grafana dashboards', () => {
     expect(readdirSync(DIR).filter((f) => f.endsWith('.json')).sort()).toEqual(Object.keys(DASHBOARDS).sort());
   });
 
-  it('grafana/src type-checks under the project compiler options', () => {
+  it('src/generate/grafana type-checks under the project compiler options', () => {
     const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), (p) => ts.sys.readFile(p));
     const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
-    const files = readdirSync(join(ROOT, 'grafana/src')).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'grafana/src', f));
+    const files = readdirSync(join(ROOT, 'src/generate/grafana')).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'src/generate/grafana', f));
     const program = ts.createProgram(files, { ...parsed.options, noEmit: true });
-    const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName.includes('/grafana/src/'));
+    const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.file?.fileName.includes('/src/generate/'));
     expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
   }, 60_000);
 
@@ -209,5 +165,26 @@ describe('Grafana dashboards', () => {
       const constants = (expr.match(/(?<![\w.])\d+(?:\.\d+)?(?![\w.])/g) ?? []).map(Number);
       expect(constants, `${alert}: ${expr}`).toContain(value);
     }
+  });
+
+  it('imports through Grafana\'s Import: the datasource variable defaults to the __inputs data source, __requires names every panel type', () => {
+    for (const { file, json } of dashboardFiles()) {
+      const input = json.__inputs[0]!;
+      const ds = json.templating.list.find((v) => v.type === 'datasource')!;
+      expect(ds.current, file).toMatchObject({ value: `\${${input.name}}` });
+      const required = new Set(json.__requires.filter((r) => r.type === 'panel').map((r) => r.id));
+      for (const p of json.panels) if (p.type !== 'row') expect(required.has(p.type), `${file} ${p.type}`).toBe(true);
+    }
+  });
+
+  it('queue panels link to the sidecar\'s queue view through the queuescope_url variable', () => {
+    const queues = dashboardFiles().find((b) => b.json.uid === 'queuescope-queues')!.json;
+    const linked = queues.panels.filter((p) => p.fieldConfig?.defaults.links?.length);
+    expect(linked.map((p) => p.title)).toEqual(expect.arrayContaining(['Waiting tasks by queue', 'Oldest waiting task age', 'Workers per queue']));
+    for (const p of linked) {
+      for (const l of p.fieldConfig!.defaults.links!) expect(l.url).toBe('${queuescope_url}/queues/${__field.labels.queue:percentencode}?framework=${__field.labels.framework:percentencode}');
+    }
+    const v = queues.templating.list.find((x) => x.name === 'queuescope_url');
+    expect(v).toMatchObject({ type: 'textbox', query: 'http://localhost:9640' });
   });
 });

@@ -1,7 +1,7 @@
 /** Reading the provisioned dashboard JSON for the Grafana tests (not a test file itself). */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Dashboard, Panel, Target, Variable } from '../../grafana/src/builder.js';
+import type { Dashboard, Panel, Target, Variable } from '../../src/generate/grafana/builder.js';
 
 const DIR = resolve(import.meta.dirname, '../../grafana/dashboards');
 

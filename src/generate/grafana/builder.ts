@@ -5,7 +5,8 @@
  * (the files Grafana provisions); `test/grafana/dashboards.test.ts` keeps the
  * two in step and schema-checks the JSON.
  *
- * Regenerate after editing: `UPDATE_GRAFANA=1 npx vitest run test/grafana/dashboards.test.ts`.
+ * Regenerate after editing: `npx queuescope generate --out .` (or
+ * `UPDATE_GENERATED=1 npx vitest run test/generate/generate.test.ts`).
  */
 
 /** Every panel and variable queries the provisioned Prometheus through the `$datasource` variable. */
@@ -44,6 +45,7 @@ export interface FieldConfig {
     color: { mode: string };
     thresholds: { mode: 'absolute'; steps: ThresholdStep[] };
     mappings: unknown[];
+    links?: DataLink[];
     custom?: Record<string, unknown>;
   };
   overrides: Override[];
@@ -66,7 +68,7 @@ export interface Panel {
 }
 
 export interface Variable {
-  type: 'datasource' | 'query';
+  type: 'datasource' | 'query' | 'textbox';
   name: string;
   label: string;
   query: string;
@@ -76,14 +78,33 @@ export interface Variable {
   includeAll: boolean;
   multi: boolean;
   allValue?: string;
-  current: Record<string, never>;
-  options: never[];
+  current: Record<string, unknown>;
+  options: unknown[];
   regex: string;
   sort?: number;
   hide: number;
 }
 
+/** A Grafana data link: `url` may use `${__field.labels.x}` and dashboard variables. */
+export interface DataLink {
+  title: string;
+  url: string;
+  targetBlank: boolean;
+}
+
+/** Grafana's Import dialog: the data source it asks for, and what the board needs. */
+export interface ImportInput {
+  name: string;
+  label: string;
+  description: string;
+  type: 'datasource';
+  pluginId: 'prometheus';
+  pluginName: 'Prometheus';
+}
+
 export interface Dashboard {
+  __inputs: ImportInput[];
+  __requires: { type: 'grafana' | 'datasource' | 'panel'; id: string; name: string; version: string }[];
   uid: string;
   title: string;
   description: string;
@@ -142,10 +163,14 @@ export interface PanelSpec {
   instant?: boolean;
   /** Value → text/colour mappings, e.g. up/down. */
   mappings?: unknown[];
+  /** data links on every value (e.g. to the sidecar's queue view) */
+  links?: DataLink[];
   options?: Record<string, unknown>;
 }
 
 const REF_IDS = 'ABCDEFGHIJ';
+
+const PANEL_NAMES: Record<string, string> = { timeseries: 'Time series', stat: 'Stat', bargauge: 'Bar gauge', 'state-timeline': 'State timeline', table: 'Table' };
 
 /** Value mappings for 0/1 gauges. */
 export function upDownMappings(up: string, down: string): unknown[] {
@@ -218,6 +243,7 @@ function panelFrom(spec: PanelSpec, id: number, gridPos: Panel['gridPos']): Pane
         color: { mode: spec.type === 'stat' || spec.type === 'state-timeline' ? 'thresholds' : 'palette-classic' },
         thresholds: { mode: 'absolute', steps: [{ color: 'green', value: null }, ...(spec.thresholds ?? []).map(([color, value]) => ({ color, value }))] },
         mappings: spec.mappings ?? [],
+        ...(spec.links ? { links: spec.links } : {}),
         ...(custom ? { custom } : {}),
       },
       overrides,
@@ -262,10 +288,28 @@ export function layout(sections: Section[]): Panel[] {
   return out;
 }
 
-/** The `$datasource` variable: any Prometheus data source. */
-export function datasourceVariable(): Variable {
-  return { type: 'datasource', name: 'datasource', label: 'Data source', query: 'prometheus', refresh: 1, includeAll: false, multi: false, current: {}, options: [], regex: '', hide: 0 };
+/**
+ * The `$datasource` variable: any Prometheus data source. Its default is the
+ * Import dialog's input (`${DS_PROMETHEUS}`, replaced by Grafana's Import);
+ * provisioning leaves the placeholder, matches no data source and so selects
+ * the default Prometheus.
+ */
+export function datasourceVariable(input?: string): Variable {
+  const current = input ? { selected: false, text: `\${${input}}`, value: `\${${input}}` } : {};
+  return { type: 'datasource', name: 'datasource', label: 'Data source', query: 'prometheus', refresh: 1, includeAll: false, multi: false, current, options: [], regex: '', hide: 0 };
 }
+
+/** A free-text variable with a default, e.g. the sidecar's URL for data links. */
+export function textboxVariable(name: string, label: string, value: string): Variable {
+  return { type: 'textbox', name, label, query: value, refresh: 0, includeAll: false, multi: false, current: { selected: false, text: value, value }, options: [{ selected: true, text: value, value }], regex: '', hide: 0 };
+}
+
+/** The data link from a queue series to the sidecar's view of that queue (`GET /queues/:queue?framework=`). */
+export const QUEUE_VIEW_LINK: DataLink = {
+  title: 'Open the queue in queuescope',
+  url: '\${queuescope_url}/queues/\${__field.labels.queue:percentencode}?framework=\${__field.labels.framework:percentencode}',
+  targetBlank: true,
+};
 
 /**
  * A multi-value query variable from `label_values(selector, label)`; "All"
@@ -302,9 +346,35 @@ export function standardVariables(queueQuery?: string): Variable[] {
   return vars;
 }
 
-/** A complete dashboard around its sections. */
-export function dashboard(opts: { uid: string; title: string; description: string; variables: Variable[]; sections: Section[] }): Dashboard {
+/** What a board definition gives {@link dashboard}. */
+export interface BoardOptions {
+  uid: string;
+  title: string;
+  description: string;
+  variables: Variable[];
+  sections: Section[];
+}
+
+/** Grafana version the JSON model (schemaVersion 39) needs. */
+const GRAFANA_VERSION = '10.4.0';
+
+/**
+ * A complete dashboard around its sections, importable through Grafana's
+ * Import (`__inputs` / `__requires`) and provisionable as is.
+ */
+export function dashboard(opts: BoardOptions & { datasourceInput: string; queuescopeURL: string }): Dashboard {
+  const panels = layout(opts.sections);
+  const panelTypes = [...new Set(panels.map((p) => p.type).filter((t) => t !== 'row'))].sort();
+  const variables = opts.variables.map((v) => (v.type === 'datasource' ? datasourceVariable(opts.datasourceInput) : v));
+  const linked = panels.some((p) => p.fieldConfig?.defaults.links?.length);
+  if (linked) variables.push(textboxVariable('queuescope_url', 'queuescope URL', opts.queuescopeURL));
   return {
+    __inputs: [{ name: opts.datasourceInput, label: 'Prometheus', description: 'The Prometheus that scrapes queuescope', type: 'datasource', pluginId: 'prometheus', pluginName: 'Prometheus' }],
+    __requires: [
+      { type: 'grafana', id: 'grafana', name: 'Grafana', version: GRAFANA_VERSION },
+      { type: 'datasource', id: 'prometheus', name: 'Prometheus', version: '1.0.0' },
+      ...panelTypes.map((t) => ({ type: 'panel' as const, id: t, name: PANEL_NAMES[t] ?? t, version: '' })),
+    ],
     uid: opts.uid,
     title: opts.title,
     description: opts.description,
@@ -348,7 +418,7 @@ export function dashboard(opts: { uid: string; title: string; description: strin
         },
       ],
     },
-    templating: { list: opts.variables },
-    panels: layout(opts.sections),
+    templating: { list: variables },
+    panels,
   };
 }
