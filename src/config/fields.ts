@@ -61,11 +61,11 @@ export function byteSize(min: number, max: number) {
     let bytes: number | undefined;
     if (typeof v === 'number') bytes = Number.isInteger(v) ? v : undefined;
     else {
-      const m = /^(\d+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/.exec(v.trim());
-      if (m) bytes = Number(m[1]) * (SIZE_UNITS[m[2] ?? ''] ?? NaN);
+      const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/.exec(v.trim());
+      if (m) bytes = Math.floor(Number(m[1]) * (SIZE_UNITS[m[2] ?? ''] ?? NaN));
     }
     if (bytes === undefined || !Number.isSafeInteger(bytes)) {
-      ctx.addIssue({ code: 'custom', message: 'must be a size like 16MiB, 512KiB or a whole number of bytes' });
+      ctx.addIssue({ code: 'custom', message: `invalid byte size ${JSON.stringify(String(v))} (use e.g. 16MiB, 512KiB or a whole number of bytes)` });
       return z.NEVER;
     }
     if (bytes < min || bytes > max) {

@@ -161,23 +161,6 @@ const rateLimit = z
     return { count: Number(count), windowMs };
   });
 
-/** Byte-size units for `notify.store.maxBytes` (IEC binary and SI decimal). */
-const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1e3, MB: 1e6, GB: 1e9, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
-
-/** A byte size (`64MiB`, `500KB`, `1048576`), parsed to bytes. */
-const byteSize = z
-  .union([z.number().int().positive(), z.string()], { error: 'must be a byte size like 64MiB' })
-  .transform((value, ctx) => {
-    if (typeof value === 'number') return value;
-    const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/.exec(value.trim());
-    const bytes = m ? Math.floor(Number(m[1]) * (BYTE_UNITS[m[2] ?? 'B'] ?? 1)) : NaN;
-    if (!(bytes > 0)) {
-      ctx.addIssue({ code: 'custom', message: `invalid byte size "${value}" (use e.g. 64MiB, 500KB)` });
-      return z.NEVER;
-    }
-    return bytes;
-  });
-
 /**
  * `notify.store`: where accepted notifications live until a robot took them
  * (shared/spec/config.md). `path` is a folder (relative to the config file's
@@ -191,7 +174,7 @@ export const notifyStoreSchema = z
     path: z.string().default(''),
     redis: z.union([z.literal(''), z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')]).default(''),
     allowMonitoredRedis: z.boolean().default(false),
-    maxBytes: byteSize.default(64 * 1024 * 1024),
+    maxBytes: byteSize(64 * 1024, 1024 ** 4).default(64 * 1024 * 1024),
   })
   .prefault({});
 
