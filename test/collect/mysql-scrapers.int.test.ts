@@ -9,12 +9,16 @@ import { ScrapeEngine } from '../../src/collect/engine.js';
 import { MysqlCollector } from '../../src/collect/mysql.js';
 import type { MysqlConfig } from '../../src/config/schema.js';
 import type { BatchExecutor } from '../../src/redis/batch.js';
+import type { Reply } from '../../src/redis/command.js';
 import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 
 const log = pino({ level: 'silent' });
-/** No Redis collector is configured: the engine must not send a batch. */
+/** No Redis collector is configured: the engine sends only the scrape's PING (redis_up), nothing else. */
 const noRedis: BatchExecutor = {
-  exec: () => Promise.reject(new Error('no Redis batch expected')),
+  exec: (routed) =>
+    routed.every((r) => r.command[0] === 'PING')
+      ? Promise.resolve({ ok: true, roundtrips: 1, replies: routed.map((): Reply => [null, 'PONG']) })
+      : Promise.reject(new Error('no Redis batch but the PING expected')),
   scanKeys: () => Promise.reject(new Error('no SCAN expected')),
   close: async () => undefined,
 };

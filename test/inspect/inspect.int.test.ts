@@ -126,7 +126,7 @@ beforeAll(async () => {
     scrape: { timeout: '3s' },
     discover: [{ framework: 'asynq' }, { framework: 'bullmq' }, { framework: 'sidekiq' }, { framework: 'celery', queues: ['celery'] }, { framework: 'rq' }],
     queues: [
-      { name: 'jobs', type: 'stream', key: 'jobs', groups: ['workers'], dead: 'jobs:dlq', latencyThreshold: '50ms' },
+      { name: 'jobs', type: 'stream', key: 'jobs', groups: ['workers'], dead: 'jobs:dlq', latencyThreshold: '1s' },
       { name: 'jobs-any-group', type: 'stream', key: 'jobs' },
       { name: 'exam', type: 'list', key: 'task:queue', details: 'task:details', failed: 'task:failed' },
       { name: 'delayed', type: 'zset', key: 'jobs:delayed' },
@@ -134,8 +134,8 @@ beforeAll(async () => {
     ],
   });
   app = await buildApp(config, { log: pino({ level: 'silent' }) });
-  // The PEL entries must be idle past the stream's 50 ms threshold.
-  await waitFor('PEL entries idle past 50 ms', async () => ((await r.xpending('jobs', 'workers', 'IDLE', 50, '-', '+', 10)) as unknown[]).length === 3);
+  // The PEL entries must be idle past the stream's 1 s threshold (the shortest latencyThreshold the config accepts).
+  await waitFor('PEL entries idle past 1 s', async () => ((await r.xpending('jobs', 'workers', 'IDLE', 1000, '-', '+', 10)) as unknown[]).length === 3);
 }, 60_000);
 
 afterAll(async () => {
@@ -245,7 +245,7 @@ describe('task views over real Redis', () => {
     expect(by('active').tasks.map((t) => [t.consumer, t.deliveries, t.group])).toEqual([['w1', 1, 'workers'], ['w1', 1, 'workers'], ['w1', 1, 'workers']]);
     expect(by('active').tasks[0]!.name).toBe('crawl'); // fields read in the second batch
     expect(by('stuck').tasks).toHaveLength(3);
-    expect(by('stuck').tasks[0]!.idleSeconds).toBeGreaterThan(0.05);
+    expect(by('stuck').tasks[0]!.idleSeconds).toBeGreaterThanOrEqual(1);
     expect(by('waiting').tasks.map((t) => t.payload && JSON.parse(t.payload).task_id)).toEqual(['job-3', 'job-4']);
     expect(by('dead').tasks[0]).toMatchObject({ error: 'upstream 503', attempts: 3, failedAt: TS });
     // Groups from XINFO: PEL entries without fields (a third batch would be needed), still with consumer and deliveries.
