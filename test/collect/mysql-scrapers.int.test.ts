@@ -12,9 +12,12 @@ import type { BatchExecutor } from '../../src/redis/batch.js';
 import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 
 const log = pino({ level: 'silent' });
-/** No Redis collector is configured: the engine must not send a batch. */
+/** No Redis collector is configured: the engine sends nothing but the PING every scrape proves Redis with (issue 10 #2). */
 const noRedis: BatchExecutor = {
-  exec: () => Promise.reject(new Error('no Redis batch expected')),
+  exec: (commands) =>
+    commands.length === 1 && commands[0]!.command[0] === 'PING'
+      ? Promise.resolve({ replies: [[null, 'PONG']], roundtrips: 1, ok: true })
+      : Promise.reject(new Error('no Redis batch expected')),
   scanKeys: () => Promise.reject(new Error('no SCAN expected')),
   close: async () => undefined,
 };
