@@ -11,7 +11,7 @@ import { Outage, SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
 import type { CollectorRun } from './execute.js';
-import { ReplyError, resolveCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
+import { ReplyError, resolveCommand, type PlannedCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
 export interface SideCollector {
@@ -210,16 +210,8 @@ export class ScrapeEngine {
     const tally = { commands: 0, roundtrips: 0 };
     // The first always starts with a PING, so every scrape proves Redis answers (a scrape with
     // nothing to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
-    let up = await this.batch(
-      builder,
-      sent,
-      (p) => p.step.commands.map((c) => resolveCommand(c, nowMs)),
-      deadlineMs,
-      tally,
-      (p, replies) => this.readFirst(p, replies, nowMs, pending),
-      true,
-    );
-    if (up) up = await this.batch(builder, pending, (p) => p.commands, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs));
+    let up = await this.batch(builder, sent, (p) => p.step.commands, nowMs, deadlineMs, tally, (p, replies) => this.readFirst(p, replies, nowMs, pending), true);
+    if (up) up = await this.batch(builder, pending, (p) => p.commands, nowMs, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs));
     // The Redis collectors share the batches: each one's time is the whole Redis part's.
     for (const { run } of runs) run.end();
     builder.add('redis_up', {}, up ? 1 : 0);
@@ -235,16 +227,21 @@ export class ScrapeEngine {
   private async batch<P extends Planned>(
     builder: CollectionBuilder,
     items: readonly P[],
-    commandsOf: (item: P) => readonly Command[],
+    commandsOf: (item: P) => readonly PlannedCommand[],
+    nowMs: number,
     deadlineMs: number,
     tally: { commands: number; roundtrips: number },
     read: (item: P, replies: readonly Reply[]) => void,
     ping = false,
   ): Promise<boolean> {
     if (items.length === 0 && !ping) return true;
-    const perItem = items.map(commandsOf);
     const routed: RoutedCommand[] = ping ? [{ command: PING, routingKey: undefined }] : [];
-    for (const commands of perItem) for (const command of commands) routed.push({ command, routingKey: keyOf(command) });
+    for (const item of items) {
+      for (const planned of commandsOf(item)) {
+        const command = resolveCommand(planned, nowMs);
+        routed.push({ command, routingKey: keyOf(command) });
+      }
+    }
     let result: BatchResult;
     try {
       result = await this.opts.executor.exec(routed, deadlineMs);
@@ -262,11 +259,11 @@ export class ScrapeEngine {
     }
     if (ping && this.redisDown.recover()) this.opts.log.info('redis answers again: redis_up 1');
     let offset = ping ? 1 : 0;
-    items.forEach((item, i) => {
-      const n = perItem[i]!.length;
+    for (const item of items) {
+      const n = commandsOf(item).length;
       read(item, result.replies.slice(offset, offset + n));
       offset += n;
-    });
+    }
     return true;
   }
 
@@ -275,7 +272,7 @@ export class ScrapeEngine {
     try {
       const carry = p.step.read(replies, p.sink, nowMs);
       if (carry === undefined || !p.step.then) return;
-      pending.push({ ...p, carry, commands: p.step.then.commands(carry) });
+      pending.push({ collector: p.collector, sink: p.sink, step: p.step, carry, commands: p.step.then.commands(carry) });
     } catch (err) {
       this.readFailed(p, err);
     }
