@@ -6,7 +6,7 @@
  * one for a while. A failing source never fails the collection.
  */
 import type { Logger } from 'pino';
-import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
+import { failAll, keyOf, type BatchExecutor, type BatchResult, type RoutedCommand } from '../redis/batch.js';
 import { Outage, SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
@@ -242,7 +242,13 @@ export class ScrapeEngine {
         routed.push({ command, routingKey: keyOf(command) });
       }
     }
-    const result = await this.opts.executor.exec(routed, deadlineMs);
+    let result: BatchResult;
+    try {
+      result = await this.opts.executor.exec(routed, deadlineMs);
+    } catch (err) {
+      // Executors never reject by contract; one that does still only fails this batch.
+      result = failAll(routed.length, (err as Error).message);
+    }
     tally.commands += routed.length;
     tally.roundtrips += result.roundtrips;
     const failure = !result.ok ? (result.error ?? 'unknown error') : ping ? notServing(result.replies[0]) : undefined;

@@ -5,13 +5,25 @@
  * nothing but `redis_up 0`), and reconnection runs in the background so a
  * restarted Redis is picked up without restarting the sidecar.
  */
-import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
+import { MAX_TLS_FILE_BYTES, readBoundedFileSync } from '../config/secret-files.js';
 import { Outage } from '../log-once.js';
+
+/**
+ * A TLS file's bytes, with the loader's checks (a regular file under 1 MiB,
+ * opened without blocking): the loader refused anything else already, this
+ * keeps a file swapped for a FIFO since then from freezing a reload.
+ * @throws Error naming the key and the reason (never the content).
+ */
+function tlsFile(path: string, key: string): Buffer {
+  const read = readBoundedFileSync({ path, maxBytes: MAX_TLS_FILE_BYTES });
+  if (!read.ok) throw new Error(`redis.tls.${key}: cannot read "${path}": ${read.reason}`);
+  return read.content;
+}
 
 /** TLS options from config file paths (`redis.tls`), or undefined when TLS is off. */
 export function tlsOptions(cfg: Pick<RedisConfig, 'tls' | 'url'>): ConnectionOptions | undefined {
@@ -19,9 +31,9 @@ export function tlsOptions(cfg: Pick<RedisConfig, 'tls' | 'url'>): ConnectionOpt
   const wantTls = cfg.url.startsWith('rediss://') || t.ca !== '' || t.cert !== '' || t.key !== '';
   if (!wantTls) return undefined;
   const opts: ConnectionOptions = {};
-  if (t.ca) opts.ca = readFileSync(t.ca);
-  if (t.cert) opts.cert = readFileSync(t.cert);
-  if (t.key) opts.key = readFileSync(t.key);
+  if (t.ca) opts.ca = tlsFile(t.ca, 'ca');
+  if (t.cert) opts.cert = tlsFile(t.cert, 'cert');
+  if (t.key) opts.key = tlsFile(t.key, 'key');
   if (t.servername) opts.servername = t.servername;
   if (t.insecureSkipVerify) opts.rejectUnauthorized = false;
   return opts;

@@ -9,16 +9,15 @@ import { ScrapeEngine } from '../../src/collect/engine.js';
 import { MysqlCollector } from '../../src/collect/mysql.js';
 import type { MysqlConfig } from '../../src/config/schema.js';
 import type { BatchExecutor } from '../../src/redis/batch.js';
-import type { Reply } from '../../src/redis/command.js';
 import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 
 const log = pino({ level: 'silent' });
-/** No Redis collector is configured: the engine sends only the scrape's PING (redis_up), nothing else. */
+/** No Redis collector is configured: the engine sends nothing but the PING every scrape proves Redis with (issue 10 #2). */
 const noRedis: BatchExecutor = {
-  exec: (routed) =>
-    routed.every((r) => r.command[0] === 'PING')
-      ? Promise.resolve({ ok: true, roundtrips: 1, replies: routed.map((): Reply => [null, 'PONG']) })
-      : Promise.reject(new Error('no Redis batch but the PING expected')),
+  exec: (commands) =>
+    commands.length === 1 && commands[0]!.command[0] === 'PING'
+      ? Promise.resolve({ replies: [[null, 'PONG']], roundtrips: 1, ok: true })
+      : Promise.reject(new Error('no Redis batch expected')),
   scanKeys: () => Promise.reject(new Error('no SCAN expected')),
   close: async () => undefined,
 };
