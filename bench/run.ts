@@ -375,8 +375,9 @@ async function scaleSection(admin: Redis, redisPort: number, rttLoopback: number
         // Series per queue from one more (uncompressed) page.
         const page = (await httpGet(sidecar.url, { accept: 'text/plain' }, 60_000)).body;
         row.seriesPerQueue = round1((countSeries(page, 'queue_') + countSeries(page, 'redis_')) / w.queues);
-        row.seriesPerPlainList = round1(countSeriesWith(page, 'framework="list"') / lists);
-        row.listFamilies = familiesWith(page, 'framework="list"');
+        // Per-queue series only (queue="…"), not the per-framework discovery gauge.
+        row.seriesPerPlainList = round1(countSeriesWith(page, 'framework="list"', 'queue_') / lists);
+        row.listFamilies = familiesWith(page, 'framework="list"').filter((f) => f.startsWith('queue_'));
       } finally {
         await exporter?.stop();
         await sidecar.stop();

@@ -9,7 +9,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { negotiate, OPENMETRICS_CONTENT_TYPE, render, TEXT_CONTENT_TYPE } from './collect/exposition.js';
+import compress from '@fastify/compress';
+import type { Collection } from './collect/collection.js';
 import { registerAuth } from './http/auth.js';
+import { acceptsGzip, deflatePart, gzipJoin, type DeflatedPart } from './http/gzip.js';
 import { createLogger } from './log.js';
 import { familiesFromRegistry } from './metrics/from-prom-client.js';
 import { createSelfMetrics, type SelfMetrics } from './metrics/registry.js';
@@ -118,13 +121,28 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   registerAuth(app, config.auth);
 
-  app.get('/metrics', async (req, reply) => {
+  // gzip/deflate for every route that answers more than 1 KiB (the monitor API, the status page);
+  // /metrics compresses its shared part once per collection itself (src/http/gzip.ts). Request
+  // bodies are never inflated: the only ones are Alertmanager's, and a zip bomb is not one.
+  await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate'], globalDecompression: false });
+
+  // Per collection and format: its exposition deflated once, shared by every scraper of it.
+  const deflated = new WeakMap<Collection, { text?: DeflatedPart; openmetrics?: DeflatedPart }>();
+
+  app.get('/metrics', { compress: false }, async (req, reply) => {
     const budget = scrapeBudgetMs(runtime.config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);
     const collection = await runtime.engine.collect(Date.now() + budget);
     const format = negotiate(req.headers.accept);
     const selfFamilies = await familiesFromRegistry(self.registry);
-    const body = collection.exposition(format) + render(selfFamilies, format);
-    return reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE).send(body);
+    const tail = render(selfFamilies, format);
+    reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE).header('vary', 'Accept-Encoding');
+    if (acceptsGzip(req.headers['accept-encoding'])) {
+      let parts = deflated.get(collection);
+      if (!parts) deflated.set(collection, (parts = {}));
+      const head = (parts[format] ??= deflatePart(collection.exposition(format)));
+      return reply.header('content-encoding', 'gzip').send(gzipJoin(head, tail));
+    }
+    return reply.send(collection.exposition(format) + tail);
   });
 
   app.get('/-/healthy', async (_req, reply) => reply.type('text/plain').send('queuescope is healthy\n'));
