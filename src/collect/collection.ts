@@ -3,7 +3,7 @@
  * plus the reasons anything was skipped. Built through {@link CollectionBuilder}
  * (which hands out per-collector {@link SampleSink}s) and then read-only.
  */
-import { render } from './exposition.js';
+import { familyHeader, formatValue, labelText } from './exposition.js';
 import { FAMILIES, type FamilyDef } from './families.js';
 import type { Labels, MetricType, SampleSink } from './types.js';
 
@@ -23,11 +23,26 @@ export interface Family {
   readonly samples: Sample[];
 }
 
+/**
+ * A family as a collection stores it: its sample lines already written
+ * (`name{labels} value\n`, the same in the text format and OpenMetrics), so a
+ * scrape never builds a sample object and the page is the lines joined.
+ */
+export interface FamilyLines {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  /** Sample lines, each ending in `\n`, in insertion order. */
+  readonly lines: string;
+  /** Number of lines. */
+  readonly count: number;
+}
+
 /** A finished, immutable collection. */
 export class Collection {
   constructor(
-    /** Families by name, in declaration order. */
-    readonly families: ReadonlyMap<string, Family>,
+    /** Families by name, in the order their first sample was added. */
+    readonly lines: ReadonlyMap<string, FamilyLines>,
     /** Wall clock the collection measured ages against, unix milliseconds. */
     readonly at: number,
     /** Per collector: did it read everything it planned; why not. */
@@ -35,22 +50,54 @@ export class Collection {
   ) {}
 
   private readonly renderedAs: { text?: string; openmetrics?: string } = {};
+  private readonly parsed = new Map<string, Family>();
 
   /**
    * This collection's exposition in `format`, without OpenMetrics' `# EOF`
-   * (the caller appends more families). Rendered once: every scraper that
+   * (the caller appends more families). Joined once: every scraper that
    * shares the collection (in flight or via `cacheFor`) gets the same text.
    */
   exposition(format: 'text' | 'openmetrics'): string {
-    return (this.renderedAs[format] ??= render(this.families.values(), format, false));
+    let text = this.renderedAs[format];
+    if (text === undefined) {
+      const parts: string[] = [];
+      for (const f of this.lines.values()) {
+        if (f.count === 0) continue;
+        parts.push(familyHeader(f.name, f.type, f.help, format), f.lines);
+      }
+      text = this.renderedAs[format] = parts.join('');
+    }
+    return text;
+  }
+
+  /**
+   * The families with their samples, read back from the lines on first use
+   * (the monitor API, tests); the scrape path never needs them.
+   */
+  get families(): ReadonlyMap<string, Family> {
+    const out = new Map<string, Family>();
+    for (const name of this.lines.keys()) out.set(name, this.family(name)!);
+    return out;
+  }
+
+  /** One family read back from its lines (memoised), or undefined when it has no samples. */
+  family(name: string): Family | undefined {
+    let fam = this.parsed.get(name);
+    if (!fam) {
+      const f = this.lines.get(name);
+      if (!f) return undefined;
+      fam = { name: f.name, type: f.type, help: f.help, samples: parseLines(f.lines) };
+      this.parsed.set(name, fam);
+    }
+    return fam;
   }
 
   /** Samples of `family` whose labels include every pair of `match`. */
   find(family: string, match: Labels = {}): Sample[] {
-    const fam = this.families.get(family);
+    const fam = this.family(family);
     if (!fam) return [];
     const keys = Object.keys(match);
-    return fam.samples.filter((s) => keys.every((k) => s.labels[k] === match[k]));
+    return keys.length === 0 ? fam.samples : fam.samples.filter((s) => keys.every((k) => s.labels[k] === match[k]));
   }
 
   /** The value of the first sample of `family` matching `match`, or undefined. */
@@ -59,13 +106,69 @@ export class Collection {
   }
 }
 
+/** Reads sample lines written by {@link CollectionBuilder} back into samples (labels unescaped). */
+export function parseLines(text: string): Sample[] {
+  const out: Sample[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    let end = text.indexOf('\n', i);
+    if (end < 0) end = n;
+    const labels: Record<string, string> = {};
+    let j = i;
+    while (j < end && text.charCodeAt(j) !== 123 /* { */ && text.charCodeAt(j) !== 32) j++;
+    if (text.charCodeAt(j) === 123) {
+      j++;
+      while (j < end && text.charCodeAt(j) !== 125 /* } */) {
+        const eq = text.indexOf('="', j);
+        const key = text.slice(j, eq);
+        let k = eq + 2;
+        let value = '';
+        for (;;) {
+          const c = text.charCodeAt(k);
+          if (c === 34) break;
+          if (c === 92) {
+            const next = text[k + 1];
+            value += next === 'n' ? '\n' : next;
+            k += 2;
+          } else {
+            value += text[k];
+            k++;
+          }
+        }
+        labels[key] = value;
+        j = k + 1;
+        if (text.charCodeAt(j) === 44 /* , */) j++;
+      }
+      j++;
+    }
+    const raw = text.slice(j + 1, end);
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
+    out.push({ labels, value });
+    i = end + 1;
+  }
+  return out;
+}
+
+/** A family being built. */
+interface BuildingFamily {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  lines: string;
+  count: number;
+  /** Label texts already written (duplicates keep the first value). */
+  readonly seen: Set<string>;
+}
+
 /**
- * Accumulates samples for one collection. Duplicate series (same family and
- * label values) keep the first value: an exposition with duplicates is
- * invalid and Prometheus would reject the whole scrape.
+ * Accumulates samples for one collection, writing each as its exposition line
+ * at once (no sample objects). Duplicate series (same family and label set)
+ * keep the first value: an exposition with duplicates is invalid and
+ * Prometheus would reject the whole scrape.
  */
 export class CollectionBuilder {
-  private readonly families = new Map<string, Family & { seen: Set<string> }>();
+  private readonly families = new Map<string, BuildingFamily>();
   private readonly collectorState = new Map<string, { success: boolean; durationSeconds: number; failures: string[] }>();
 
   constructor(private readonly at: number) {}
@@ -102,7 +205,7 @@ export class CollectionBuilder {
 
   /** Declares a family (see {@link SampleSink.declare}). */
   declare(name: string, type: MetricType, help: string): void {
-    if (!this.families.has(name)) this.families.set(name, { name, type, help, samples: [], seen: new Set() });
+    if (!this.families.has(name)) this.families.set(name, { name, type, help, lines: '', count: 0, seen: new Set() });
   }
 
   /**
@@ -114,14 +217,14 @@ export class CollectionBuilder {
     if (!fam) {
       const def = (FAMILIES as Record<string, FamilyDef>)[family];
       if (!def) throw new Error(`metric family ${family} is not declared`);
-      fam = { name: family, type: def.type, help: def.help, samples: [], seen: new Set() };
+      fam = { name: family, type: def.type, help: def.help, lines: '', count: 0, seen: new Set() };
       this.families.set(family, fam);
     }
-    let key = '';
-    for (const k in labels) key += `${labels[k]}\u0000`;
-    if (fam.seen.has(key)) return;
-    fam.seen.add(key);
-    fam.samples.push({ labels, value });
+    const text = labelText(labels);
+    if (fam.seen.has(text)) return;
+    fam.seen.add(text);
+    fam.lines += family + text + ' ' + formatValue(value) + '\n';
+    fam.count++;
   }
 
   /** Freezes the collection, adding the per-collector success and duration gauges. */
@@ -130,8 +233,8 @@ export class CollectionBuilder {
       this.add('queuescope_scrape_collector_success', { collector: name }, state.success ? 1 : 0);
       this.add('queuescope_scrape_collector_duration_seconds', { collector: name }, state.durationSeconds);
     }
-    const families = new Map<string, Family>();
-    for (const [name, f] of this.families) families.set(name, { name: f.name, type: f.type, help: f.help, samples: f.samples });
+    const families = new Map<string, FamilyLines>();
+    for (const [name, f] of this.families) families.set(name, { name: f.name, type: f.type, help: f.help, lines: f.lines, count: f.count });
     return new Collection(families, this.at, new Map(this.collectorState));
   }
 }

@@ -5,8 +5,8 @@
  * `Collection.find` per queue made one call O(queues x samples) and hung at
  * 100,000 queues).
  *
- * Built in one pass over the queue and component families (O(samples)) and
- * memoised per collection: the /metrics scrapes and every monitor call that
+ * Built in one pass over the queue and component families (O(samples), read
+ * back from the collection's exposition lines) and memoised per collection: the /metrics scrapes and every monitor call that
  * share a collection share its index.
  */
 import type { Collection, Sample } from '../collect/collection.js';
@@ -72,7 +72,7 @@ function build(collection: Collection): CollectionIndex {
     return q;
   };
   const each = (family: string, f: (q: IndexedQueue, s: Sample) => void): void => {
-    const fam = collection.families.get(family);
+    const fam = collection.family(family);
     if (!fam) return;
     for (const s of fam.samples) {
       const q = entry(s);
@@ -95,9 +95,9 @@ function build(collection: Collection): CollectionIndex {
   each('queue_paused', (q, s) => (q.paused ??= s.value));
 
   const components = new Map<string, Map<string, number>>();
-  for (const [name, fam] of collection.families) {
+  for (const name of collection.lines.keys()) {
     if (!name.startsWith('queue_component_')) continue;
-    for (const s of fam.samples) {
+    for (const s of collection.find(name)) {
       const c = s.labels.component;
       if (c === undefined) continue;
       let m = components.get(c);
