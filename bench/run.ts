@@ -42,6 +42,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { scrapeResponse } from '../src/collect/response.js';
 import { configSchema, type Config } from '../src/config/schema.js';
 import { Runtime } from '../src/runtime.js';
 import { proxyChildMain, startRemoteDelayProxy, type RemoteDelayProxy } from './delay-proxy.js';
@@ -106,8 +107,8 @@ interface EngineRow {
 
 /**
  * The sidecar's own Runtime for `config` (MySQL off), collected and rendered
- * `runs` times exactly as GET /metrics does (engine.collect, then the
- * collection's cached exposition).
+ * `runs` times exactly as GET /metrics does (engine.collect, then
+ * scrapeResponse: src/collect/response.ts).
  */
 async function benchEngine(admin: Redis, rawConfig: Record<string, unknown>, port: number, path: string, runs: number, rttMs: number, proxy?: RemoteDelayProxy): Promise<EngineRow> {
   const config: Config = configSchema.parse({ ...rawConfig, redis: { url: `redis://127.0.0.1:${port}/0` } });
@@ -115,7 +116,7 @@ async function benchEngine(admin: Redis, rawConfig: Record<string, unknown>, por
   runtime.start();
   try {
     // Warm-up, also waiting for discovery's first pass (bounded).
-    for (let i = 0; i < OPTS.warmup; i++) (await runtime.engine.collect(Date.now() + 60_000)).exposition('text');
+    for (let i = 0; i < OPTS.warmup; i++) scrapeResponse(await runtime.engine.collect(Date.now() + 60_000), undefined);
     const wall: number[] = [];
     const busy: number[] = [];
     const wait: number[] = [];
@@ -129,7 +130,7 @@ async function benchEngine(admin: Redis, rawConfig: Record<string, unknown>, por
       const t0 = performance.now();
       last = await runtime.engine.collect(Date.now() + 30_000);
       const t1 = performance.now();
-      body = last.exposition('text');
+      body = scrapeResponse(last, undefined).body as string;
       const t2 = performance.now();
       const elu = performance.eventLoopUtilization(elu0);
       wall.push(t2 - t0);

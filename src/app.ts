@@ -8,11 +8,9 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { negotiate, OPENMETRICS_CONTENT_TYPE, render, TEXT_CONTENT_TYPE } from './collect/exposition.js';
 import compress from '@fastify/compress';
-import type { Collection } from './collect/collection.js';
+import { scrapeBudgetMs, scrapeResponse } from './collect/response.js';
 import { registerAuth } from './http/auth.js';
-import { acceptsGzip, deflatePart, gzipJoin, type DeflatedPart } from './http/gzip.js';
 import { createLogger } from './log.js';
 import { familiesFromRegistry } from './metrics/from-prom-client.js';
 import { createSelfMetrics, type SelfMetrics } from './metrics/registry.js';
@@ -20,11 +18,6 @@ import { monitorPlugin } from './monitor/plugin.js';
 import { probePlugin } from './probe/plugin.js';
 import { Relay, relayPlugin } from './relay/plugin.js';
 import { Runtime } from './runtime.js';
-
-/** Smallest scrape budget, ms, whatever the Prometheus header says (a 0 s budget helps nobody). */
-const MIN_BUDGET_MS = 100;
-/** Margin kept from Prometheus' scrape timeout so the answer arrives in time (Prometheus' own exporters use 250 ms too). */
-const TIMEOUT_MARGIN_MS = 250;
 
 export interface AppOptions {
   /** Logger to use; default: pino at `config.logLevel`. */
@@ -50,18 +43,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     queuescope: QueuescopeApp;
   }
-}
-
-/**
- * Scrape budget for one request: `scrape.timeout`, or Prometheus'
- * `X-Prometheus-Scrape-Timeout-Seconds` minus 250 ms when smaller.
- * @returns milliseconds
- */
-export function scrapeBudgetMs(configTimeoutMs: number, header: string | string[] | undefined): number {
-  let budget = configTimeoutMs;
-  const seconds = Number(Array.isArray(header) ? header[0] : header);
-  if (header !== undefined && Number.isFinite(seconds) && seconds > 0) budget = Math.min(budget, seconds * 1000 - TIMEOUT_MARGIN_MS);
-  return Math.max(budget, MIN_BUDGET_MS);
 }
 
 /**
@@ -126,23 +107,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // bodies are never inflated: the only ones are Alertmanager's, and a zip bomb is not one.
   await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate'], globalDecompression: false });
 
-  // Per collection and format: its exposition deflated once, shared by every scraper of it.
-  const deflated = new WeakMap<Collection, { text?: DeflatedPart; openmetrics?: DeflatedPart }>();
-
   app.get('/metrics', { compress: false }, async (req, reply) => {
     const budget = scrapeBudgetMs(runtime.config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);
     const collection = await runtime.engine.collect(Date.now() + budget);
-    const format = negotiate(req.headers.accept);
-    const selfFamilies = await familiesFromRegistry(self.registry);
-    const tail = render(selfFamilies, format);
-    reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE).header('vary', 'Accept-Encoding');
-    if (acceptsGzip(req.headers['accept-encoding'])) {
-      let parts = deflated.get(collection);
-      if (!parts) deflated.set(collection, (parts = {}));
-      const head = (parts[format] ??= deflatePart(collection.exposition(format)));
-      return reply.header('content-encoding', 'gzip').send(gzipJoin(head, tail));
-    }
-    return reply.send(collection.exposition(format) + tail);
+    const page = scrapeResponse(collection, req.headers.accept, await familiesFromRegistry(self.registry), req.headers['accept-encoding']);
+    reply.type(page.contentType).header('vary', 'Accept-Encoding');
+    if (page.contentEncoding) reply.header('content-encoding', page.contentEncoding);
+    return reply.send(page.body);
   });
 
   app.get('/-/healthy', async (_req, reply) => reply.type('text/plain').send('queuescope is healthy\n'));

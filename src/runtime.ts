@@ -5,14 +5,15 @@
  * new Runtime and closes the old one, so no collector ever sees half a config.
  */
 import type { Logger } from 'pino';
-import type { Config, ListQueueConfig, QueueConfig, StreamQueueConfig, ZsetQueueConfig } from './config/schema.js';
+import type { Config, QueueConfig } from './config/schema.js';
 import { ComponentsCollector } from './collect/components.js';
 import { ScrapeEngine, type SideCollector } from './collect/engine.js';
 import { MysqlCollector } from './collect/mysql.js';
-import { LayoutCollector } from './collect/queues/layout.js';
-import { listLayout, type ListQueue } from './collect/queues/list.js';
-import { streamLayout, type StreamQueue } from './collect/queues/stream.js';
-import { zsetLayout, type ZsetQueue } from './collect/queues/zset.js';
+import { LayoutCollector, type QueueIdentity } from './collect/queues/layout.js';
+import type { ListQueue } from './collect/queues/list.js';
+import { DECLARABLE } from './collect/queues/registry.js';
+import type { StreamQueue } from './collect/queues/stream.js';
+import type { ZsetQueue } from './collect/queues/zset.js';
 import type { RedisCollector } from './collect/types.js';
 import { Discovery } from './discovery/discovery.js';
 import { createExecutor } from './redis/executor.js';
@@ -23,13 +24,24 @@ function named<Q extends QueueConfig>(q: Q): Omit<Q, 'name'> & { name: string } 
   return { ...q, name: q.name ?? q.key };
 }
 
-/** Declared queues split by layout, names resolved. */
-export function declaredQueues(queues: readonly QueueConfig[]): { list: ListQueue[]; stream: StreamQueue[]; zset: ZsetQueue[] } {
-  const out = { list: [] as ListQueue[], stream: [] as StreamQueue[], zset: [] as ZsetQueue[] };
-  for (const q of queues) {
-    if (q.type === 'list') out.list.push(named<ListQueueConfig>(q));
-    else if (q.type === 'stream') out.stream.push(named<StreamQueueConfig>(q));
-    else out.zset.push(named<ZsetQueueConfig>(q));
+/**
+ * Declared queues by `type` (every declarable framework present, possibly
+ * empty), names resolved.
+ */
+export function declaredQueues(queues: readonly QueueConfig[]): { list: ListQueue[]; stream: StreamQueue[]; zset: ZsetQueue[] } & Record<string, QueueIdentity[]> {
+  const out: Record<string, QueueIdentity[]> = {};
+  for (const f of DECLARABLE) out[f.name] = [];
+  for (const q of queues) out[q.type]?.push(named(q) as QueueIdentity);
+  return out as { list: ListQueue[]; stream: StreamQueue[]; zset: ZsetQueue[] } & Record<string, QueueIdentity[]>;
+}
+
+/** One collector per declarable framework with declared queues, in {@link DECLARABLE} order. */
+function declaredCollectors(queues: readonly QueueConfig[]): RedisCollector[] {
+  const declared = declaredQueues(queues);
+  const out: RedisCollector[] = [];
+  for (const f of DECLARABLE) {
+    const qs = declared[f.name] ?? [];
+    if (qs.length > 0) out.push(new LayoutCollector(f.layout, () => qs));
   }
   return out;
 }
@@ -45,11 +57,7 @@ export class Runtime {
     private readonly log: Logger,
   ) {
     this.executor = createExecutor(config.redis, log);
-    const declared = declaredQueues(config.queues);
-    const collectors: RedisCollector[] = [];
-    if (declared.list.length > 0) collectors.push(new LayoutCollector(listLayout, () => declared.list));
-    if (declared.stream.length > 0) collectors.push(new LayoutCollector(streamLayout, () => declared.stream));
-    if (declared.zset.length > 0) collectors.push(new LayoutCollector(zsetLayout, () => declared.zset));
+    const collectors = declaredCollectors(config.queues);
     if (config.components.length > 0) collectors.push(new ComponentsCollector(() => config.components));
 
     this.discovery = new Discovery({

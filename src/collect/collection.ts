@@ -4,24 +4,11 @@
  * (which hands out per-collector {@link SampleSink}s) and then read-only.
  */
 import { familyHeader, formatValue, labelText } from './exposition.js';
+import type { Family, Sample } from './family.js';
 import { FAMILIES, type FamilyDef } from './families.js';
 import type { Labels, MetricType, SampleSink } from './types.js';
 
-/** One sample of a family. */
-export interface Sample {
-  readonly labels: Labels;
-  readonly value: number;
-  /** Sample name when it differs from the family's (histogram `_bucket`, `_sum`, `_count`). */
-  readonly name?: string;
-}
-
-/** A metric family with its samples, in insertion order. */
-export interface Family {
-  readonly name: string;
-  readonly type: MetricType;
-  readonly help: string;
-  readonly samples: Sample[];
-}
+export type { Family, Sample } from './family.js';
 
 /**
  * A family as a collection stores it: its sample lines already written

@@ -5,64 +5,80 @@
  * recent durations (ms). One GET/LRANGE per key, all in the first batch.
  */
 import type { ComponentConfig } from '../config/schema.js';
-import { array, numericString, parseNumber, readEach, toUnixMs, type ReplyReader } from './replies.js';
-import type { Command, ReadStep, RedisCollector } from './types.js';
+import type { Reply } from '../redis/command.js';
+import { array, attempt, counterValue, numericString, parseNumber, toUnixMs } from './replies.js';
+import type { PlannedCommand, ReadStep, RedisCollector, SampleSink } from './types.js';
 
 export class ComponentsCollector implements RedisCollector {
   readonly name = 'components';
+  private planned: { components: readonly ComponentConfig[]; steps: ReadStep[] } | undefined;
 
   constructor(private readonly components: () => readonly ComponentConfig[]) {}
 
-  plan(nowMs: number): ReadStep[] {
-    return this.components().map((c) => componentStep(c, nowMs));
+  steps(): readonly ReadStep[] {
+    const components = this.components();
+    if (this.planned?.components !== components) this.planned = { components, steps: components.map(componentStep) };
+    return this.planned.steps;
   }
 }
 
-function componentStep(c: ComponentConfig, nowMs: number): ReadStep {
+/** Which optional key a reply after the heartbeat's belongs to. */
+type Extra = 'total' | 'lastDuration' | 'durations';
+
+function componentStep(c: ComponentConfig): ReadStep {
   const labels = { component: c.name };
-  const commands: Command[] = [['GET', c.heartbeat]];
-  const readers: ReplyReader[] = [
-    (r, sink) => {
-      let ts: number | undefined;
-      try {
-        const raw = numericString(r, `GET ${c.heartbeat}`);
-        ts = raw === undefined ? undefined : toUnixMs(raw);
-      } finally {
-        // A missing or unreadable heartbeat means the component is not known to be up.
-        const up = ts !== undefined && nowMs - ts < c.staleAfter;
-        sink.add('queue_component_up', labels, up ? 1 : 0);
-      }
-      if (ts === undefined) return;
-      sink.add('queue_component_heartbeat_timestamp_seconds', labels, ts / 1000);
-      sink.add('queue_component_heartbeat_age_seconds', labels, Math.max(0, (nowMs - ts) / 1000));
-    },
-  ];
+  const commands: PlannedCommand[] = [['GET', c.heartbeat]];
+  const extras: Extra[] = [];
   if (c.total) {
-    const key = c.total;
-    commands.push(['GET', key]);
-    readers.push((r, sink) => {
-      const n = numericString(r, `GET ${key}`);
-      sink.add('queue_component_items_total', labels, n ?? 0);
-    });
+    commands.push(['GET', c.total]);
+    extras.push('total');
   }
   if (c.lastDuration) {
-    const key = c.lastDuration;
-    commands.push(['GET', key]);
-    readers.push((r, sink) => {
-      const ms = numericString(r, `GET ${key}`);
-      if (ms !== undefined) sink.add('queue_component_last_duration_seconds', labels, ms / 1000);
-    });
+    commands.push(['GET', c.lastDuration]);
+    extras.push('lastDuration');
   }
   if (c.durations) {
-    const key = c.durations;
-    commands.push(['LRANGE', key, 0, -1]);
-    readers.push((r, sink) => {
-      const items = array(r, `LRANGE ${key}`);
-      if (items.length === 0) return;
-      let sum = 0;
-      for (const item of items) sum += parseNumber(item, `LRANGE ${key}`);
-      sink.add('queue_component_recent_duration_seconds', labels, sum / items.length / 1000);
-    });
+    commands.push(['LRANGE', c.durations, 0, -1]);
+    extras.push('durations');
   }
-  return { commands, read: (replies, sink) => readEach(readers, replies, sink) };
+  return {
+    commands,
+    read(replies, sink, nowMs) {
+      readHeartbeat(replies[0], c, labels, sink, nowMs);
+      extras.forEach((extra, i) => {
+        const r = replies[1 + i];
+        if (extra === 'total') {
+          const n = attempt(sink, counterValue, r, `GET ${c.total}`);
+          if (n !== undefined) sink.add('queue_component_items_total', labels, n);
+        } else if (extra === 'lastDuration') {
+          const ms = attempt(sink, numericString, r, `GET ${c.lastDuration}`);
+          if (ms !== undefined) sink.add('queue_component_last_duration_seconds', labels, ms / 1000);
+        } else {
+          const mean = attempt(sink, meanDurationMs, r, `LRANGE ${c.durations}`);
+          if (mean !== undefined) sink.add('queue_component_recent_duration_seconds', labels, mean / 1000);
+        }
+      });
+      return undefined;
+    },
+  };
+}
+
+/** Heartbeat → up, timestamp and age. A missing or unreadable heartbeat means the component is not known to be up. */
+function readHeartbeat(reply: Reply | undefined, c: ComponentConfig, labels: { component: string }, sink: SampleSink, nowMs: number): void {
+  const raw = attempt(sink, numericString, reply, `GET ${c.heartbeat}`);
+  const ts = raw === undefined ? undefined : toUnixMs(raw);
+  const up = ts !== undefined && nowMs - ts < c.staleAfter;
+  sink.add('queue_component_up', labels, up ? 1 : 0);
+  if (ts === undefined) return;
+  sink.add('queue_component_heartbeat_timestamp_seconds', labels, ts / 1000);
+  sink.add('queue_component_heartbeat_age_seconds', labels, Math.max(0, (nowMs - ts) / 1000));
+}
+
+/** Mean of a LRANGE of durations, ms; undefined for an empty list. */
+function meanDurationMs(reply: Reply | undefined, what: string): number | undefined {
+  const items = array(reply, what);
+  if (items.length === 0) return undefined;
+  let sum = 0;
+  for (const item of items) sum += parseNumber(item, what);
+  return sum / items.length;
 }

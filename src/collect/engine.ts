@@ -7,8 +7,9 @@
  */
 import type { Logger } from 'pino';
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
+import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
-import { ReplyError, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
+import { ReplyError, resolveCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
 export interface SideCollector {
@@ -39,9 +40,26 @@ export interface EngineOptions {
   readonly now?: () => number;
 }
 
+/** A first-batch step of this scrape, with the sink of its collector. */
 interface Planned {
   readonly collector: string;
+  readonly sink: SampleSink;
   readonly step: ReadStep;
+}
+
+/** A follow-up of this scrape: the step whose `then` it is, what its first read carried, its commands. */
+interface Pending extends Planned {
+  readonly carry: unknown;
+  readonly commands: readonly Command[];
+}
+
+/** Charges a failed batch to every collector that had a step in it (its first reason only). */
+function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], error: string | undefined): void {
+  for (const p of steps) {
+    const state = builder.collector(p.collector);
+    state.success = false;
+    if (state.failures.length === 0) state.failures.push(`redis batch failed: ${error ?? 'unknown error'}`);
+  }
 }
 
 /** Upper bound on distinct failure reasons logged per collector before going quiet. */
@@ -127,83 +145,102 @@ export class ScrapeEngine {
 
   private async collectRedis(builder: CollectionBuilder, nowMs: number, deadlineMs: number): Promise<void> {
     const t0 = performance.now();
-    let planned: Planned[] = [];
-    for (const collector of this.opts.collectors()) {
-      const state = builder.collector(collector.name);
+    // The collector list is captured once per scrape: every collector planned is the one reported.
+    const collectors = this.opts.collectors();
+    const first: Planned[] = [];
+    for (const collector of collectors) {
+      const sink = builder.sink(collector.name);
+      let steps: readonly ReadStep[];
       try {
-        for (const step of collector.plan(nowMs)) planned.push({ collector: collector.name, step });
+        steps = collector.steps();
       } catch (err) {
-        state.success = false;
-        state.failures.push(`planning failed: ${(err as Error).message}`);
+        sink.fail(`planning failed: ${(err as Error).message}`);
+        continue;
       }
+      for (const step of steps) first.push({ collector: collector.name, sink, step });
     }
-    // Steps without commands need no Redis (config-derived samples such as thresholds): read
-    // them first, so they are on the page even when Redis is down.
-    planned = planned.filter((p) => {
-      if (p.step.commands.length > 0) return true;
-      const sink = builder.sink(p.collector);
-      try {
-        p.step.read([], sink);
-      } catch (err) {
-        sink.fail((err as Error).message);
-      }
-      return false;
-    });
     let commands = 0;
     let roundtrips = 0;
     let up = true;
-    // Two batches at most: the first, and one of steps that depend on its replies.
-    for (let batch = 0; batch < 2 && planned.length > 0; batch++) {
+    // Steps without commands need no Redis (config-derived samples such as thresholds): read
+    // them first, so they are on the page even when Redis is down.
+    const pending: Pending[] = [];
+    const sent: Planned[] = [];
+    for (const p of first) {
+      if (p.step.commands.length > 0) sent.push(p);
+      else this.readFirst(p, [], nowMs, pending);
+    }
+    // Two batches at most: the first, and the follow-ups its replies asked for.
+    if (sent.length > 0) {
       const routed: RoutedCommand[] = [];
-      for (const p of planned) {
-        for (const command of p.step.commands) routed.push({ command, routingKey: p.step.routingKey ?? keyOf(command) });
+      for (const p of sent) {
+        for (const planned of p.step.commands) {
+          const command = resolveCommand(planned, nowMs);
+          routed.push({ command, routingKey: keyOf(command) });
+        }
       }
       const result = await this.opts.executor.exec(routed, deadlineMs);
       commands += routed.length;
       roundtrips += result.roundtrips;
       if (!result.ok) {
         up = false;
-        for (const p of planned) {
-          const state = builder.collector(p.collector);
-          state.success = false;
-          if (state.failures.length === 0) state.failures.push(`redis batch failed: ${result.error ?? 'unknown error'}`);
+        batchFailed(builder, sent, result.error);
+      } else {
+        let offset = 0;
+        for (const p of sent) {
+          const n = p.step.commands.length;
+          this.readFirst(p, result.replies.slice(offset, offset + n), nowMs, pending);
+          offset += n;
         }
-        break;
       }
-      const next: Planned[] = [];
-      let offset = 0;
-      for (const p of planned) {
-        const replies = result.replies.slice(offset, offset + p.step.commands.length);
-        offset += p.step.commands.length;
-        const sink = builder.sink(p.collector);
-        let follow: ReadStep | ReadStep[] | void;
-        try {
-          follow = p.step.read(replies, sink);
-        } catch (err) {
-          if (!(err instanceof ReplyError)) this.opts.log.error({ err, collector: p.collector }, 'collector bug while reading replies');
-          sink.fail((err as Error).message);
-          continue;
+    }
+    if (up && pending.length > 0) {
+      const routed: RoutedCommand[] = [];
+      for (const p of pending) for (const command of p.commands) routed.push({ command, routingKey: keyOf(command) });
+      const result = await this.opts.executor.exec(routed, deadlineMs);
+      commands += routed.length;
+      roundtrips += result.roundtrips;
+      if (!result.ok) {
+        up = false;
+        batchFailed(builder, pending, result.error);
+      } else {
+        let offset = 0;
+        for (const p of pending) {
+          const n = p.commands.length;
+          this.readFollowUp(p, result.replies.slice(offset, offset + n), nowMs);
+          offset += n;
         }
-        if (!follow) continue;
-        const steps = Array.isArray(follow) ? follow : [follow];
-        if (batch === 1 && steps.length > 0) {
-          sink.fail('a third dependent batch was refused (two round trips per scrape at most)');
-          continue;
-        }
-        for (const step of steps) next.push({ collector: p.collector, step });
       }
-      planned = next;
-      const elapsed = (performance.now() - t0) / 1000;
-      for (const p of planned) builder.collector(p.collector).durationSeconds = elapsed;
     }
     const elapsed = (performance.now() - t0) / 1000;
-    for (const collector of this.opts.collectors()) {
-      const state = builder.collector(collector.name);
-      if (state.durationSeconds === 0) state.durationSeconds = elapsed;
-    }
+    for (const collector of collectors) builder.collector(collector.name).durationSeconds = elapsed;
     builder.add('redis_up', {}, up ? 1 : 0);
     builder.add('queuescope_scrape_redis_commands', {}, commands);
     builder.add('queuescope_scrape_redis_roundtrips', {}, roundtrips);
+  }
+
+  /** Reads a first-batch step; a carry with a follow-up joins `pending`. */
+  private readFirst(p: Planned, replies: readonly Reply[], nowMs: number, pending: Pending[]): void {
+    try {
+      const carry = p.step.read(replies, p.sink, nowMs);
+      if (carry === undefined || !p.step.then) return;
+      pending.push({ ...p, carry, commands: p.step.then.commands(carry) });
+    } catch (err) {
+      this.readFailed(p, err);
+    }
+  }
+
+  private readFollowUp(p: Pending, replies: readonly Reply[], nowMs: number): void {
+    try {
+      p.step.then!.read(replies, p.carry, p.sink, nowMs);
+    } catch (err) {
+      this.readFailed(p, err);
+    }
+  }
+
+  private readFailed(p: Planned, err: unknown): void {
+    if (!(err instanceof ReplyError)) this.opts.log.error({ err, collector: p.collector }, 'collector bug while reading replies');
+    p.sink.fail((err as Error).message);
   }
 
   /** Logs each distinct failure reason once (a broken key would otherwise log on every scrape). */

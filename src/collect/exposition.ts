@@ -8,7 +8,7 @@
  * OpenMetrics 1.0 specification (counter family names without `_total`,
  * `info` type whose samples end in `_info`, mandatory `# EOF`).
  */
-import type { Family } from './collection.js';
+import type { Family } from './family.js';
 import type { Labels, MetricType } from './types.js';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';

@@ -3,7 +3,8 @@
  * a value or throws {@link ReplyError} with a message that names the command
  * and key, so the engine can log why a series is missing.
  */
-import { ReplyError, type Reply, type SampleSink } from './types.js';
+import type { Reply } from '../redis/command.js';
+import { ReplyError, type SampleSink } from './types.js';
 
 /** Unwraps a reply; a Redis error reply becomes a ReplyError naming `what`. */
 export function value(reply: Reply | undefined, what: string): unknown {
@@ -136,22 +137,30 @@ function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
-/** Reads one reply into samples; may throw ReplyError. */
-export type ReplyReader = (reply: Reply, sink: SampleSink) => void;
+/**
+ * Reads a counter kept as a Redis string (GET). A missing key reads as 0, as
+ * the frameworks' own tools show it (asynq `CurrentStats`, Sidekiq `Stats#processed`).
+ * @throws ReplyError when the value is not a number.
+ */
+export function counterValue(reply: Reply | undefined, what: string): number {
+  return numericString(reply, what) ?? 0;
+}
+
+/** An integer reply read as a flag: > 0 is 1 (EXISTS, HEXISTS, SISMEMBER). */
+export function flag(reply: Reply | undefined, what: string): number {
+  return int(reply, what) > 0 ? 1 : 0;
+}
 
 /**
- * Runs `readers[i]` on `replies[i]` each on its own, so one unreadable key
- * (wrong type, not a number) does not hide the others; failures go to
- * `sink.fail` after all readers ran.
+ * Reads one reply with `parse`; a reply that cannot be read is reported to
+ * `sink` and gives `undefined`, so one unreadable key (wrong type, not a
+ * number) does not hide the others of the same step.
  */
-export function readEach(readers: readonly ReplyReader[], replies: readonly Reply[], sink: SampleSink): void {
-  const errors: string[] = [];
-  readers.forEach((read, i) => {
-    try {
-      read(replies[i] ?? [new Error('no reply'), null], sink);
-    } catch (err) {
-      errors.push((err as Error).message);
-    }
-  });
-  for (const e of errors) sink.fail(e);
+export function attempt<T>(sink: SampleSink, parse: (reply: Reply | undefined, what: string) => T, reply: Reply | undefined, what: string): T | undefined {
+  try {
+    return parse(reply, what);
+  } catch (err) {
+    sink.fail((err as Error).message);
+    return undefined;
+  }
 }

@@ -1,22 +1,18 @@
 /**
  * The scrape engine's contract with the things it reads.
  *
- * A *read step* names the read-only Redis commands it needs and, given their
- * replies, writes samples into a {@link SampleSink}. The engine puts every
- * step's commands of a scrape into one pipeline per Redis node; a step may
- * return a dependent step (e.g. XRANGE after XINFO GROUPS has told it the
- * last-delivered id), and all dependent steps share a second pipeline. A third
- * level is refused: the engine never sends more than two batches per node.
+ * A *read step* is data: the read-only Redis commands it needs (built once per
+ * queue set, with the scrape clock left as a {@link ClockArg} the engine fills
+ * in when it sends the batch) and a pure interpretation of their replies into
+ * a {@link SampleSink}. A step that needs a second round trip (the oldest
+ * job's hash once LINDEX has named it, XRANGE once XINFO GROUPS has given the
+ * last-delivered id) declares it as a {@link FollowUp}: its first `read`
+ * returns a *carry* (the values the follow-up needs), `then.commands(carry)`
+ * are the follow-up commands and `then.read` interprets their replies. The
+ * engine puts every step's commands of a scrape into one pipeline per Redis
+ * node, and all follow-ups into a second one; there is no third level.
  */
-
-/** One Redis command: name then arguments, e.g. `['LLEN', 'task:queue']`. Read-only commands only. */
-export type Command = readonly [name: string, ...args: (string | number)[]];
-
-/**
- * One command's reply as ioredis' pipeline gives it: `[error, value]`. `error` is
- * set for a Redis error reply (WRONGTYPE, unknown command…) or a failed batch.
- */
-export type Reply = readonly [error: Error | null, value: unknown];
+import type { Command, Reply } from '../redis/command.js';
 
 /** Label set of one sample; values are strings as Prometheus wants them. */
 export type Labels = Readonly<Record<string, string>>;
@@ -26,7 +22,9 @@ export type MetricType = 'gauge' | 'counter' | 'histogram' | 'info';
 
 /**
  * Where collected values go. Families are declared once in `families.ts`
- * (name, type, help); collectors add samples by family name.
+ * (name, type, help); collectors add samples by family name. The engine's
+ * collection builder implements it; an exposition writer can implement it
+ * directly (no sample objects needed).
  */
 export interface SampleSink {
   /**
@@ -44,18 +42,73 @@ export interface SampleSink {
   fail(reason: string): void;
 }
 
-/** A unit of work: commands for one batch, and how to read their replies. */
-export interface ReadStep {
-  /** Redis key the commands route by (Cluster: picks the node). Defaults to the first command's first argument. */
-  readonly routingKey?: string;
-  /** Commands for this batch; may be empty. */
-  readonly commands: readonly Command[];
+/**
+ * A command argument taken from the scrape clock when the batch is sent, so a
+ * plan can be built once and sent on every scrape.
+ */
+export interface ClockArg {
+  /** `ms`: unix milliseconds; `s`: unix seconds (fractional); `whole_s`: whole unix seconds (floor) */
+  readonly clock: 'ms' | 's' | 'whole_s';
+  /** Added to the clock value, in the same unit (negative for a window start). */
+  readonly plus?: number;
+  /** Prefix `(`: an exclusive ZCOUNT / ZRANGEBYSCORE bound. */
+  readonly exclusive?: boolean;
+}
+
+/** A command whose arguments may include the scrape clock. */
+export type PlannedCommand = readonly [name: string, ...args: (string | number | ClockArg)[]];
+
+/** The scrape clock as an argument (see {@link ClockArg}). */
+export function clock(unit: ClockArg['clock'], plus = 0, exclusive = false): ClockArg {
+  return { clock: unit, plus, exclusive };
+}
+
+/**
+ * The command `planned` is at `nowMs` (unix ms). Commands without a clock
+ * argument are returned as they are (no copy).
+ */
+export function resolveCommand(planned: PlannedCommand, nowMs: number): Command {
+  let timed = false;
+  for (let i = 1; i < planned.length; i++) if (typeof planned[i] === 'object') timed = true;
+  if (!timed) return planned as Command;
+  const out: (string | number)[] = [planned[0]];
+  for (let i = 1; i < planned.length; i++) {
+    const a = planned[i]!;
+    if (typeof a !== 'object') {
+      out.push(a);
+      continue;
+    }
+    const base = a.clock === 'ms' ? nowMs : a.clock === 's' ? nowMs / 1000 : Math.floor(nowMs / 1000);
+    const v = base + (a.plus ?? 0);
+    out.push(a.exclusive ? `(${v}`: v);
+  }
+  return out as unknown as Command;
+}
+
+/**
+ * A unit of work: commands for the first batch and what their replies mean.
+ * @typeParam C what the first read hands its follow-up (nothing when there is none)
+ */
+export interface ReadStep<C = unknown> {
+  /** Commands for the first batch; may be empty (samples from the config alone). */
+  readonly commands: readonly PlannedCommand[];
   /**
-   * Interprets `replies` (same length and order as `commands`).
+   * Interprets `replies` (same length and order as `commands`) into `sink`.
+   * Pure: no I/O, no clock but `nowMs` (scrape wall clock, unix ms).
    * May throw a {@link ReplyError}; the engine records it through `sink.fail`.
-   * @returns a dependent step for the second batch, or nothing.
+   * @returns the carry for {@link then}, or undefined for no follow-up this scrape.
    */
-  read(replies: readonly Reply[], sink: SampleSink): ReadStep | ReadStep[] | void;
+  read(replies: readonly Reply[], sink: SampleSink, nowMs: number): C | undefined;
+  /** The dependent read, sent in the second batch when `read` returned a carry. */
+  readonly then?: FollowUp<C>;
+}
+
+/** A dependent read: "these replies → these follow-up commands → these samples". */
+export interface FollowUp<C> {
+  /** The follow-up commands for `carry` (what the first replies said). Pure. */
+  commands(carry: C): readonly Command[];
+  /** Interprets the follow-up replies into `sink`. Pure; may throw a {@link ReplyError}. */
+  read(replies: readonly Reply[], carry: C, sink: SampleSink, nowMs: number): void;
 }
 
 /** A collector: a named source of read steps (the `collector` label of the success/duration gauges). */
@@ -63,10 +116,11 @@ export interface RedisCollector {
   /** `collector` label value, e.g. `list`, `stream`, `asynq`, `components`. */
   readonly name: string;
   /**
-   * Plans this scrape's first-batch steps.
-   * @param nowMs wall clock of the scrape, unix milliseconds (all ages are measured against it).
+   * This collector's read steps. The same array is returned for as long as
+   * the queues behind it are the same (discovery swaps them between scrapes),
+   * so the engine may reuse what it derived from it.
    */
-  plan(nowMs: number): ReadStep[];
+  steps(): readonly ReadStep[];
 }
 
 /** A reply that does not mean what the step expected (wrong type, not a number). */

@@ -7,32 +7,11 @@
  * interpolation and line numbers for errors live in `load.ts`.
  */
 import { z } from 'zod';
+import { declareSchemas, discoverSchemas, FRAMEWORKS, type DeclaredConfig, type DiscoverConfig } from '../collect/queues/registry.js';
+import { duration } from './fields.js';
 
-/** Unit multipliers for duration strings, in milliseconds. */
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-
-/**
- * Parses a duration string (`500ms`, `30s`, `5m`, `1h`, `1d`) into milliseconds.
- * @returns milliseconds, or `undefined` when the text is not a duration.
- */
-export function parseDuration(text: string): number | undefined {
-  const m = DURATION_RE.exec(text.trim());
-  if (!m) return undefined;
-  return Math.round(Number(m[1]) * (DURATION_UNITS[m[2]!] ?? 0));
-}
-
-/** A duration string, parsed to milliseconds. */
-export const duration = z
-  .string({ error: 'must be a duration string like 500ms, 30s, 5m or 1h' })
-  .transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `invalid duration "${text}" (use e.g. 500ms, 30s, 5m, 1h)` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export { parseDuration } from './durations.js';
+export { duration } from './fields.js';
 
 // The regex alone let ports up to 99999 through; 0 stays allowed (an ephemeral port for `listen`).
 const hostPort = z
@@ -109,99 +88,11 @@ export const mysqlSchema = z
   })
   .superRefine(secretPair('password'));
 
-const windowsSchema = z.array(duration).min(1).default([60_000, 300_000, 600_000, 3_600_000]);
+/** A declared queue (`queues:`): one entry schema per framework module that can be declared. */
+export const queueSchema = z.discriminatedUnion('type', declareSchemas());
 
-/** Alert thresholds every queue carries (exported as gauges for the rules). */
-const thresholds = {
-  /** waiting tasks; exported as `queue_backlog_threshold` */
-  backlogThreshold: z.number().nonnegative().default(1000),
-  /** ms; exported as `queue_latency_threshold_seconds` */
-  latencyThreshold: duration.default(300_000),
-};
-
-/** An optional key name where config.md documents `""` as the default: `""` means unset. */
-const emptyMeansUnset = z
-  .string()
-  .transform((v) => (v === '' ? undefined : v))
-  .optional();
-
-const queueCommon = {
-  name: z.string().min(1).optional(),
-  key: z.string().min(1),
-  ...thresholds,
-};
-
-export const listQueueSchema = z
-  .strictObject({
-  ...queueCommon,
-  type: z.literal('list'),
-  /** which end holds the oldest task: `head` (RPUSH/LPOP, index 0) or `tail` (LPUSH/RPOP, index -1) */
-  oldestAt: z.enum(['head', 'tail']).default('head'),
-  details: z.string().min(1).optional(),
-  /** integer counter of tasks ever enqueued (alternative to HLEN of `details`, which stops growing once trimmed) */
-  enqueuedCounter: z.string().min(1).optional(),
-  done: z.string().min(1).optional(),
-  failed: z.string().min(1).optional(),
-  processedCounter: emptyMeansUnset,
-  failedCounter: emptyMeansUnset,
-  timeline: z.string().min(1).optional(),
-  windows: windowsSchema,
-})
-  .superRefine((v, ctx) => {
-    // `done` / `processedCounter` (and `failed` / `failedCounter`) are two ways to say the same count.
-    if (v.done && v.processedCounter) ctx.addIssue({ code: 'custom', message: 'at most one of done & processedCounter may be set', path: ['processedCounter'] });
-    if (v.failed && v.failedCounter) ctx.addIssue({ code: 'custom', message: 'at most one of failed & failedCounter may be set', path: ['failedCounter'] });
-  });
-
-export const streamQueueSchema = z.strictObject({
-  ...queueCommon,
-  type: z.literal('stream'),
-  groups: z.array(z.string().min(1)).default([]),
-  retry: z.string().min(1).optional(),
-  dead: z.string().min(1).optional(),
-  consumers: z.boolean().default(true),
-});
-
-export const zsetQueueSchema = z.strictObject({
-  ...queueCommon,
-  type: z.literal('zset'),
-});
-
-export const queueSchema = z.discriminatedUnion('type', [listQueueSchema, streamQueueSchema, zsetQueueSchema], {
-  error: 'type must be one of list, stream, zset',
-});
-
-const discoverCommon = { ...thresholds };
-
-export const discoverSchema = z.discriminatedUnion(
-  'framework',
-  [
-    z.strictObject({ framework: z.literal('asynq'), ...discoverCommon }),
-    z.strictObject({ framework: z.literal('bullmq'), prefix: z.string().min(1).default('bull'), ...discoverCommon }),
-    z.strictObject({ framework: z.literal('sidekiq'), namespace: z.string().default(''), ...discoverCommon }),
-    z.strictObject({
-      framework: z.literal('celery'),
-      queues: z.array(z.string().min(1)).default(['celery']),
-      prioritySteps: z.array(z.number().int().min(0).max(255)).default([0, 3, 6, 9]),
-      ...discoverCommon,
-    }),
-    z.strictObject({ framework: z.literal('rq'), ...discoverCommon }),
-    z.strictObject({
-      framework: z.literal('stream'),
-      match: z.string().min(1).default('*'),
-      consumers: z.boolean().default(true),
-      ...discoverCommon,
-    }),
-    z.strictObject({
-      framework: z.literal('list'),
-      match: z.string().min(1),
-      /** as on declared list queues: `head` for RPUSH/LPOP, `tail` for LPUSH/RPOP */
-      oldestAt: z.enum(['head', 'tail']).default('head'),
-      ...discoverCommon,
-    }),
-  ],
-  { error: 'framework must be one of asynq, bullmq, sidekiq, celery, rq, stream, list' },
-);
+/** A `discover:` entry: one entry schema per framework module that can be discovered. */
+export const discoverSchema = z.discriminatedUnion('framework', discoverSchemas());
 
 export const componentSchema = z.strictObject({
   name: z.string().min(1),
@@ -345,11 +236,11 @@ export const configSchema = z.strictObject({
 
 /** The validated configuration; durations in milliseconds, secrets resolved. */
 export type Config = z.output<typeof configSchema>;
-export type QueueConfig = z.output<typeof queueSchema>;
-export type ListQueueConfig = z.output<typeof listQueueSchema>;
-export type StreamQueueConfig = z.output<typeof streamQueueSchema>;
-export type ZsetQueueConfig = z.output<typeof zsetQueueSchema>;
-export type DiscoverConfig = z.output<typeof discoverSchema>;
+export type QueueConfig = DeclaredConfig;
+export type { DiscoverConfig };
+export type { ListQueueConfig } from '../collect/queues/list.js';
+export type { StreamQueueConfig } from '../collect/queues/stream.js';
+export type { ZsetQueueConfig } from '../collect/queues/zset.js';
 export type ComponentConfig = z.output<typeof componentSchema>;
 export type MysqlConfig = z.output<typeof mysqlSchema>;
 export type RedisConfig = z.output<typeof redisSchema>;
@@ -360,12 +251,7 @@ export type AuthConfig = z.output<typeof authSchema>;
 export type ModuleConfig = z.output<typeof moduleSchema>;
 export type LogLevel = z.output<typeof logLevel>;
 
-/** Discovery used when the config has no `discover:` key: every supported framework layout. */
-export const DEFAULT_DISCOVERY: DiscoverConfig[] = [
-  { framework: 'asynq', backlogThreshold: 1000, latencyThreshold: 300_000 },
-  { framework: 'bullmq', prefix: 'bull', backlogThreshold: 1000, latencyThreshold: 300_000 },
-  { framework: 'sidekiq', namespace: '', backlogThreshold: 1000, latencyThreshold: 300_000 },
-  { framework: 'celery', queues: ['celery'], prioritySteps: [0, 3, 6, 9], backlogThreshold: 1000, latencyThreshold: 300_000 },
-  { framework: 'rq', backlogThreshold: 1000, latencyThreshold: 300_000 },
-  { framework: 'stream', match: '*', consumers: true, backlogThreshold: 1000, latencyThreshold: 300_000 },
-];
+/** Discovery used when the config has no `discover:` key: every framework module discovered by default, in registry order. */
+export const DEFAULT_DISCOVERY: DiscoverConfig[] = FRAMEWORKS.flatMap((f) =>
+  f.discover?.byDefault ? [f.discover.schema.parse({ framework: f.name }) as DiscoverConfig] : [],
+);

@@ -10,18 +10,12 @@
  */
 import type { Logger } from 'pino';
 import type { CollectionBuilder } from '../collect/collection.js';
-import { asynqLayout } from '../collect/queues/asynq.js';
-import { bullmqLayout } from '../collect/queues/bullmq.js';
-import { celeryLayout } from '../collect/queues/celery.js';
-import { LayoutCollector } from '../collect/queues/layout.js';
-import { listLayout } from '../collect/queues/list.js';
-import { rqLayout } from '../collect/queues/rq.js';
-import { sidekiqGlobalStep, sidekiqLayout } from '../collect/queues/sidekiq.js';
-import { streamLayout } from '../collect/queues/stream.js';
+import { LayoutCollector, type QueueIdentity } from '../collect/queues/layout.js';
+import { DISCOVERABLE, type DiscoverConfig, type DiscoveredFramework } from '../collect/queues/registry.js';
 import type { RedisCollector } from '../collect/types.js';
-import { DEFAULT_DISCOVERY, type Config, type DiscoverConfig } from '../config/schema.js';
+import { DEFAULT_DISCOVERY, type Config } from '../config/schema.js';
 import type { BatchExecutor } from '../redis/batch.js';
-import { countQueues, discoverQueues, emptyQueues, type DiscoveredFramework, type DiscoveredQueues } from './find.js';
+import { countQueues, discoverQueues, type DiscoveredQueues } from './find.js';
 
 /** What `src/runtime.ts` hands discovery. */
 export interface DiscoveryOptions {
@@ -37,11 +31,6 @@ export interface DiscoveryOptions {
   readonly now?: () => number;
 }
 
-/** Collector name of discovered streams (declared ones are `stream`). */
-export const DISCOVERED_STREAM_COLLECTOR = 'discovered_stream';
-/** Collector name of discovered lists (declared ones are `list`). */
-export const DISCOVERED_LIST_COLLECTOR = 'discovered_list';
-
 /** Upper bound on distinct problem messages remembered for log-once. */
 const MAX_REMEMBERED_PROBLEMS = 1000;
 
@@ -51,7 +40,7 @@ const MAX_REMEMBERED_PROBLEMS = 1000;
  */
 export class Discovery {
   private readonly entries: readonly DiscoverConfig[];
-  private queuesFound: DiscoveredQueues = emptyQueues();
+  private queuesFound: DiscoveredQueues = new Map();
   private cachedCollectors: RedisCollector[] = [];
   private firstPass: Promise<void> | undefined;
   private running: Promise<void> | undefined;
@@ -127,7 +116,7 @@ export class Discovery {
     if (this.passes === 0) return;
     const counts = countQueues(this.queuesFound);
     const frameworks = new Set<DiscoveredFramework>(this.entries.map((e) => e.framework));
-    for (const f of frameworks) builder.add('queuescope_discovered_queues', { framework: f }, counts[f]);
+    for (const f of frameworks) builder.add('queuescope_discovered_queues', { framework: f }, counts[f] ?? 0);
     builder.add('queuescope_discovery_duration_seconds', {}, this.lastDurationSeconds);
     builder.add('queuescope_discovery_truncated', {}, this.truncated ? 1 : 0);
   }
@@ -192,21 +181,17 @@ export class Discovery {
   }
 }
 
-/** One collector per layout that has queues (Sidekiq's also reads its global states). */
+/**
+ * One collector per framework that found queues (or deployments), in registry
+ * order, named by its `discover.collector` (default: the framework name).
+ */
 export function buildCollectors(q: DiscoveredQueues): RedisCollector[] {
   const out: RedisCollector[] = [];
-  if (q.asynq.length > 0) out.push(new LayoutCollector(asynqLayout, () => q.asynq));
-  if (q.bullmq.length > 0) out.push(new LayoutCollector(bullmqLayout, () => q.bullmq));
-  if (q.sidekiq.length > 0 || q.sidekiqGlobal.length > 0) {
-    const perQueue = new LayoutCollector(sidekiqLayout, () => q.sidekiq);
-    out.push({
-      name: 'sidekiq',
-      plan: (nowMs) => [...perQueue.plan(nowMs), ...q.sidekiqGlobal.map((ns) => sidekiqGlobalStep(ns))],
-    });
+  for (const f of DISCOVERABLE) {
+    const found = q.get(f.name);
+    if (!found || (found.queues.length === 0 && found.deployments.length === 0)) continue;
+    const { queues, deployments } = found;
+    out.push(new LayoutCollector<QueueIdentity>(f.layout, () => queues, f.discover?.collector, () => deployments));
   }
-  if (q.celery.length > 0) out.push(new LayoutCollector(celeryLayout, () => q.celery));
-  if (q.rq.length > 0) out.push(new LayoutCollector(rqLayout, () => q.rq));
-  if (q.stream.length > 0) out.push(new LayoutCollector(streamLayout, () => q.stream, DISCOVERED_STREAM_COLLECTOR));
-  if (q.list.length > 0) out.push(new LayoutCollector(listLayout, () => q.list, DISCOVERED_LIST_COLLECTOR));
   return out;
 }

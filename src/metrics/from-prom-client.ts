@@ -4,7 +4,7 @@
  * fixed to one content type at creation).
  */
 import type { Registry } from 'prom-client';
-import type { Family, Sample } from '../collect/collection.js';
+import type { Family, Sample } from '../collect/family.js';
 import type { MetricType } from '../collect/types.js';
 
 interface MetricJson {

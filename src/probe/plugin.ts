@@ -17,8 +17,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import { scrapeBudgetMs } from '../app.js';
-import { negotiate, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE } from '../collect/exposition.js';
+import { scrapeBudgetMs, scrapeResponse } from '../collect/response.js';
 import type { Config } from '../config/schema.js';
 import { ProbePool } from './pool.js';
 import { parseTarget, ProbeRequestError, targetAllowed } from './target.js';
@@ -68,8 +67,8 @@ export const probePlugin: FastifyPluginAsync<ProbePluginOptions> = async (app, o
       const budget = scrapeBudgetMs(config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);
       const deadline = Date.now() + budget;
       const collection = await pool.use(config, moduleName, mod, target, (runtime) => runtime.engine.collect(deadline));
-      const format = negotiate(req.headers.accept);
-      return reply.type(format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE).send(collection.exposition(format) + (format === 'openmetrics' ? '# EOF\n' : ''));
+      const page = scrapeResponse(collection, req.headers.accept);
+      return reply.type(page.contentType).send(page.body);
     } catch (err) {
       if (err instanceof ProbeRequestError) return reply.code(err.statusCode).type('text/plain; charset=utf-8').send(`${err.message}\n`);
       throw err;

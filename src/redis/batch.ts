@@ -4,7 +4,7 @@
  * standalone, Sentinel and Cluster differ only in how commands are routed.
  */
 import type { Redis } from 'ioredis';
-import type { Command, Reply } from '../collect/types.js';
+import type { Command, Reply } from './command.js';
 
 /** A command with the key it routes by (Cluster picks the node from it). */
 export interface RoutedCommand {

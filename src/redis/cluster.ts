@@ -21,7 +21,7 @@
  */
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Command, Reply } from '../collect/types.js';
+import type { Command, Reply } from './command.js';
 import type { RedisConfig } from '../config/schema.js';
 import { assertReadOnly, execPipeline, keyOf, scanNode, whenReady, type BatchExecutor, type BatchResult, type RoutedCommand, type ScanOptions } from './batch.js';
 import { baseOptions, watchConnection } from './connection.js';

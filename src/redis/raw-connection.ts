@@ -9,7 +9,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import type { Command, Reply } from '../collect/types.js';
+import type { Command, Reply } from './command.js';
 import type { BatchResult } from './batch.js';
 import { encodeCommands, RespParser, type RespValue } from './resp.js';
 

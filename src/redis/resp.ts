@@ -9,7 +9,7 @@
  * bulk strings `$` (`$-1` is nil), and arrays `*` (`*-1` is nil), every line
  * ending in CRLF. RESP3 is not handled: queuescope never sends `HELLO 3`.
  */
-import type { Command } from '../collect/types.js';
+import type { Command } from './command.js';
 
 /**
  * One decoded RESP2 reply. Bulk and simple strings are UTF-8 strings, integers

@@ -53,8 +53,8 @@ function discovery(over: Partial<DiscoveryOptions> = {}): Discovery {
 /** queue names per layout, sorted, for compact assertions */
 function names(d: Discovery): Record<'asynq' | 'bullmq' | 'sidekiq' | 'celery' | 'rq' | 'stream' | 'list', string[]> {
   const q = d.queues;
-  const pick = (xs: readonly { name: string }[]) => xs.map((x) => x.name).sort();
-  return { asynq: pick(q.asynq), bullmq: pick(q.bullmq), sidekiq: pick(q.sidekiq), celery: pick(q.celery), rq: pick(q.rq), stream: pick(q.stream), list: pick(q.list) };
+  const pick = (framework: string) => (q.get(framework)?.queues ?? []).map((x) => x.name).sort();
+  return { asynq: pick('asynq'), bullmq: pick('bullmq'), sidekiq: pick('sidekiq'), celery: pick('celery'), rq: pick('rq'), stream: pick('stream'), list: pick('list') };
 }
 
 async function commandCalls(): Promise<Map<string, number>> {

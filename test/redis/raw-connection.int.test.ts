@@ -6,7 +6,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Command, Reply } from '../../src/collect/types.js';
+import type { Command, Reply } from '../../src/redis/command.js';
 import { configSchema } from '../../src/config/schema.js';
 import { parseRedisUrl, RawRedisConnection, type RawConnectionOptions } from '../../src/redis/raw-connection.js';
 import { StandaloneExecutor } from '../../src/redis/standalone.js';

@@ -19,10 +19,11 @@
  * First batch: LLEN, LINDEX -1, LLEN, 4 × ZCARD, 2 × GET, EXISTS. Second
  * batch: HGET `t:<oldest id>` `pending_since`.
  */
-import { ReplyError } from '../types.js';
-import { int, parseNumber, stringOrNull, type ReplyReader } from '../replies.js';
-import type { Command, ReadStep } from '../types.js';
-import { countInto, counterValue, eachStep } from './framework-reads.js';
+import { z } from 'zod';
+import { thresholds } from '../../config/fields.js';
+import { attempt, counterValue, flag, int, parseNumber, stringOrNull } from '../replies.js';
+import { ReplyError, type ReadStep } from '../types.js';
+import { defineFramework } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** An asynq queue: `name` is the asynq queue name (the `queue` label). */
@@ -61,59 +62,85 @@ export function pendingSinceMs(v: string, what: string): number {
   return ns / 1e6;
 }
 
+/** `queue_tasks{state}` of the replies after the first two, in command order. */
+const COUNTED = ['active', 'scheduled', 'retry', 'dead', 'completed'] as const;
+
 /** The asynq layout: one batch of counts, counters and pause, then the oldest task's `pending_since`. */
 export const asynqLayout: QueueLayout<AsynqQueue> = {
   framework: 'asynq',
-  plan(q, nowMs) {
+  steps(q) {
     const k = asynqKeys(q.name);
     const labels = { queue: q.name, framework: 'asynq' };
-    let oldestId: string | null = null;
-    let waiting: number | undefined;
-    const commands: Command[] = [
-      ['LLEN', k.pending],
-      ['LINDEX', k.pending, -1],
-      ['LLEN', k.active],
-      ['ZCARD', k.scheduled],
-      ['ZCARD', k.retry],
-      ['ZCARD', k.archived],
-      ['ZCARD', k.completed],
-      ['GET', k.processed],
-      ['GET', k.failed],
-      ['EXISTS', k.paused],
-    ];
-    const readers: ReplyReader[] = [
-      (r, sink) => {
-        waiting = int(r, `LLEN ${k.pending}`);
-        sink.add('queue_tasks', { ...labels, state: 'waiting' }, waiting);
+    const counted = [k.active, k.scheduled, k.retry, k.archived, k.completed];
+    const what = ['LLEN', 'ZCARD', 'ZCARD', 'ZCARD', 'ZCARD'].map((cmd, i) => `${cmd} ${counted[i]}`);
+    const step: ReadStep<string> = {
+      commands: [
+        ['LLEN', k.pending],
+        ['LINDEX', k.pending, -1],
+        ['LLEN', k.active],
+        ['ZCARD', k.scheduled],
+        ['ZCARD', k.retry],
+        ['ZCARD', k.archived],
+        ['ZCARD', k.completed],
+        ['GET', k.processed],
+        ['GET', k.failed],
+        ['EXISTS', k.paused],
+      ],
+      read(r, sink) {
+        const waiting = attempt(sink, int, r[0], `LLEN ${k.pending}`);
+        if (waiting !== undefined) sink.add('queue_tasks', { ...labels, state: 'waiting' }, waiting);
+        const oldestId = attempt(sink, stringOrNull, r[1], `LINDEX ${k.pending} -1`);
+        COUNTED.forEach((state, i) => {
+          const n = attempt(sink, int, r[2 + i], what[i]!);
+          if (n !== undefined) sink.add('queue_tasks', { ...labels, state }, n);
+        });
+        const processed = attempt(sink, counterValue, r[7], `GET ${k.processed}`);
+        if (processed !== undefined) sink.add('queue_processed_total', labels, processed);
+        const failed = attempt(sink, counterValue, r[8], `GET ${k.failed}`);
+        if (failed !== undefined) sink.add('queue_failed_total', labels, failed);
+        const paused = attempt(sink, flag, r[9], `EXISTS ${k.paused}`);
+        if (paused !== undefined) sink.add('queue_paused', labels, paused);
+        if (oldestId === null || oldestId === undefined) {
+          if (waiting === 0) sink.add('queue_oldest_task_age_seconds', labels, 0);
+          return undefined;
+        }
+        return oldestId;
       },
-      (r) => {
-        oldestId = stringOrNull(r, `LINDEX ${k.pending} -1`);
-      },
-      countInto(labels, 'active', `LLEN ${k.active}`),
-      countInto(labels, 'scheduled', `ZCARD ${k.scheduled}`),
-      countInto(labels, 'retry', `ZCARD ${k.retry}`),
-      countInto(labels, 'dead', `ZCARD ${k.archived}`),
-      countInto(labels, 'completed', `ZCARD ${k.completed}`),
-      (r, sink) => sink.add('queue_processed_total', labels, counterValue(r, `GET ${k.processed}`)),
-      (r, sink) => sink.add('queue_failed_total', labels, counterValue(r, `GET ${k.failed}`)),
-      (r, sink) => sink.add('queue_paused', labels, counterValue(r, `EXISTS ${k.paused}`) > 0 ? 1 : 0),
-    ];
-    const step = eachStep(commands, readers, (sink): ReadStep | void => {
-      if (oldestId === null) {
-        if (waiting === 0) sink.add('queue_oldest_task_age_seconds', labels, 0);
-        return;
-      }
-      const taskKey = k.task(oldestId);
-      return {
-        commands: [['HGET', taskKey, 'pending_since']],
-        read(r, s) {
+      then: {
+        commands: (oldestId) => [['HGET', k.task(oldestId), 'pending_since']],
+        read(r, oldestId, sink, nowMs) {
+          const taskKey = k.task(oldestId);
           const since = stringOrNull(r[0], `HGET ${taskKey} pending_since`);
           // Dequeued between the batches (dequeueCmd HDELs pending_since): unknown this scrape.
           if (since === null) return;
-          s.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, pendingSinceMs(since, `HGET ${taskKey} pending_since`)));
+          sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, pendingSinceMs(since, `HGET ${taskKey} pending_since`)));
         },
-      };
-    });
+      },
+    };
     return [step];
   },
 };
+
+/**
+ * asynq: queues from the `asynq:queues` registry; every key under `asynq:` is
+ * asynq's (stream and list patterns skip them).
+ */
+export const asynq = defineFramework({
+  name: 'asynq',
+  layout: asynqLayout,
+  discover: {
+    schema: z.strictObject({ framework: z.literal('asynq'), ...thresholds }),
+    byDefault: true,
+    phase: 'named',
+    registryKey: () => ASYNQ_QUEUES,
+    ownedPrefix: () => 'asynq:',
+    find(e, ctx) {
+      for (const name of ctx.members ?? []) {
+        const key = asynqKeys(name).pending;
+        if (ctx.seen(name) || ctx.declaredKey(key)) continue;
+        if (!ctx.admit(name)) break;
+        ctx.add({ name, key, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
+      }
+    },
+  },
+});

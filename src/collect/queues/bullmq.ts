@@ -31,9 +31,13 @@
  * job is the one BullMQ serves next, not necessarily the oldest: a
  * low-priority job starved behind newer high-priority ones is not seen.)
  */
-import { array, int, numericString, readEach, type ReplyReader } from '../replies.js';
-import type { Command, ReadStep } from '../types.js';
-import { countInto, eachStep } from './framework-reads.js';
+import { z } from 'zod';
+import type { Command } from '../../redis/command.js';
+import { thresholds } from '../../config/fields.js';
+import { escapeGlob } from '../../redis/glob.js';
+import { array, attempt, flag, int, numericString } from '../replies.js';
+import type { ReadStep } from '../types.js';
+import { defineFramework } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** A BullMQ queue: `name` is the queue name, `prefix` the key prefix (`bull`). */
@@ -78,16 +82,25 @@ export function oldestOfTail(tail: readonly unknown[]): { id: string | undefined
   return { id: last, marker: false };
 }
 
+/** A counter reply that may be missing (`null`) or a number; `undefined` is kept for "could not read". */
+function optionalCount(reply: Parameters<typeof numericString>[0], what: string): number | null {
+  return numericString(reply, what) ?? null;
+}
+
+/** `queue_tasks{state}` read from replies 6–9, in command order. */
+const COUNTED = [
+  [6, 'active'],
+  [7, 'scheduled'],
+  [8, 'dead'],
+  [9, 'completed'],
+] as const;
+
 /** The BullMQ layout: one batch of counts, pause and metrics, then the oldest jobs' `timestamp`. */
 export const bullmqLayout: QueueLayout<BullmqQueue> = {
   framework: 'bullmq',
-  plan(q, nowMs) {
+  steps(q) {
     const k = bullmqKeys(q.prefix, q.name);
     const labels = { queue: q.name, framework: 'bullmq' };
-    const lens: { wait?: number; paused?: number; prioritized?: number } = {};
-    const tails: { wait?: readonly unknown[]; paused?: readonly unknown[]; prioritized?: readonly unknown[] } = {};
-    const metrics: { completed?: number | undefined; failed?: number | undefined; read: number } = { read: 0 };
-
     const commands: Command[] = [
       ['LLEN', k.wait],
       ['LRANGE', k.wait, -2, -1],
@@ -103,62 +116,123 @@ export const bullmqLayout: QueueLayout<BullmqQueue> = {
       ['HGET', k.metricsCompleted, 'count'],
       ['HGET', k.metricsFailed, 'count'],
     ];
-    const readers: ReplyReader[] = [
-      (r) => (lens.wait = int(r, `LLEN ${k.wait}`)),
-      (r) => (tails.wait = array(r, `LRANGE ${k.wait} -2 -1`)),
-      (r) => (lens.paused = int(r, `LLEN ${k.paused}`)),
-      (r) => (tails.paused = array(r, `LRANGE ${k.paused} -2 -1`)),
-      (r) => (lens.prioritized = int(r, `ZCARD ${k.prioritized}`)),
-      (r) => (tails.prioritized = array(r, `ZRANGE ${k.prioritized} 0 0`)),
-      countInto(labels, 'active', `LLEN ${k.active}`),
-      countInto(labels, 'scheduled', `ZCARD ${k.delayed}`),
-      countInto(labels, 'dead', `ZCARD ${k.failed}`),
-      countInto(labels, 'completed', `ZCARD ${k.completed}`),
-      (r, sink) => sink.add('queue_paused', labels, int(r, `HEXISTS ${k.meta} paused`) > 0 ? 1 : 0),
-      (r) => {
-        metrics.completed = numericString(r, `HGET ${k.metricsCompleted} count`);
-        metrics.read++;
-      },
-      (r) => {
-        metrics.failed = numericString(r, `HGET ${k.metricsFailed} count`);
-        metrics.read++;
-      },
-    ];
+    const counted = [`LLEN ${k.active}`, `ZCARD ${k.delayed}`, `ZCARD ${k.failed}`, `ZCARD ${k.completed}`];
+    /** Carry: the job ids whose `timestamp` the second batch reads (wait's oldest, paused's oldest, next prioritized). */
+    const step: ReadStep<string[]> = {
+      commands,
+      read(r, sink) {
+        const waitLen = attempt(sink, int, r[0], `LLEN ${k.wait}`);
+        const waitTail = attempt(sink, array, r[1], `LRANGE ${k.wait} -2 -1`);
+        const pausedLen = attempt(sink, int, r[2], `LLEN ${k.paused}`);
+        const pausedTail = attempt(sink, array, r[3], `LRANGE ${k.paused} -2 -1`);
+        const prioritizedLen = attempt(sink, int, r[4], `ZCARD ${k.prioritized}`);
+        const prioritizedHead = attempt(sink, array, r[5], `ZRANGE ${k.prioritized} 0 0`);
+        COUNTED.forEach(([i, state], n) => {
+          const v = attempt(sink, int, r[i], counted[n]!);
+          if (v !== undefined) sink.add('queue_tasks', { ...labels, state }, v);
+        });
+        const paused = attempt(sink, flag, r[10], `HEXISTS ${k.meta} paused`);
+        if (paused !== undefined) sink.add('queue_paused', labels, paused);
+        const completed = attempt(sink, optionalCount, r[11], `HGET ${k.metricsCompleted} count`);
+        const failedCount = attempt(sink, optionalCount, r[12], `HGET ${k.metricsFailed} count`);
 
-    const step = eachStep(commands, readers, (sink): ReadStep | void => {
-      // Metrics hashes exist only when workers enable metrics; one of them may not exist yet.
-      if (metrics.read === 2 && (metrics.completed !== undefined || metrics.failed !== undefined)) {
-        const failed = metrics.failed ?? 0;
-        sink.add('queue_processed_total', labels, (metrics.completed ?? 0) + failed);
-        sink.add('queue_failed_total', labels, failed);
-      }
-      if (lens.wait === undefined || lens.paused === undefined || lens.prioritized === undefined) return; // already reported
-      if (!tails.wait || !tails.paused || !tails.prioritized) return;
-      const wait = oldestOfTail(tails.wait);
-      const paused = oldestOfTail(tails.paused);
-      const waiting = lens.wait - (wait.marker ? 1 : 0) + lens.paused - (paused.marker ? 1 : 0) + lens.prioritized;
-      sink.add('queue_tasks', { ...labels, state: 'waiting' }, Math.max(0, waiting));
-      const ids = [wait.id, paused.id, tails.prioritized[0] === undefined ? undefined : String(tails.prioritized[0])].filter(
-        (id): id is string => id !== undefined,
-      );
-      if (ids.length === 0) {
-        sink.add('queue_oldest_task_age_seconds', labels, 0);
-        return;
-      }
-      return {
-        commands: ids.map((id): Command => ['HGET', k.job(id), 'timestamp']),
-        read(replies, s) {
+        // Metrics hashes exist only when workers enable metrics; one of them may not exist yet.
+        if (completed !== undefined && failedCount !== undefined && (completed !== null || failedCount !== null)) {
+          const failed = failedCount ?? 0;
+          sink.add('queue_processed_total', labels, (completed ?? 0) + failed);
+          sink.add('queue_failed_total', labels, failed);
+        }
+        if (waitLen === undefined || pausedLen === undefined || prioritizedLen === undefined) return undefined; // already reported
+        if (!waitTail || !pausedTail || !prioritizedHead) return undefined;
+        const wait = oldestOfTail(waitTail);
+        const pausedList = oldestOfTail(pausedTail);
+        const waiting = waitLen - (wait.marker ? 1 : 0) + pausedLen - (pausedList.marker ? 1 : 0) + prioritizedLen;
+        sink.add('queue_tasks', { ...labels, state: 'waiting' }, Math.max(0, waiting));
+        const ids = [wait.id, pausedList.id, prioritizedHead[0] === undefined ? undefined : String(prioritizedHead[0])].filter(
+          (id): id is string => id !== undefined,
+        );
+        if (ids.length === 0) {
+          sink.add('queue_oldest_task_age_seconds', labels, 0);
+          return undefined;
+        }
+        return ids;
+      },
+      then: {
+        commands: (ids) => ids.map((id): Command => ['HGET', k.job(id), 'timestamp']),
+        read(r, ids, sink, nowMs) {
           let oldest: number | undefined;
-          const readTs = (id: string): ReplyReader => (r) => {
+          ids.forEach((id, i) => {
             // A job taken or removed between the batches is skipped.
-            const ts = numericString(r, `HGET ${k.job(id)} timestamp`);
+            const ts = attempt(sink, numericString, r[i], `HGET ${k.job(id)} timestamp`);
             if (ts !== undefined && ts > 0 && (oldest === undefined || ts < oldest)) oldest = ts;
-          };
-          readEach(ids.map(readTs), replies, s);
-          if (oldest !== undefined) s.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, oldest));
+          });
+          if (oldest !== undefined) sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, oldest));
         },
-      };
-    });
+      },
+    };
     return [step];
   },
 };
+
+/** The key prefix of BullMQ under `prefix`: every key of every queue starts with it. */
+function bullmqOwnedPrefix(prefix: string): string {
+  return `${prefix}:`;
+}
+
+/** `<prefix>:<name>:meta` or `:id` → name; BullMQ refuses names containing `:` (`QueueBase` constructor). */
+export function bullmqMarker(prefix: string, key: string): { name: string; marker: 'meta' | 'id' } | undefined {
+  const head = bullmqOwnedPrefix(prefix);
+  if (!key.startsWith(head)) return undefined;
+  const rest = key.slice(head.length);
+  const marker = rest.endsWith(':meta') ? 'meta' : rest.endsWith(':id') ? 'id' : undefined;
+  if (!marker) return undefined;
+  const name = rest.slice(0, rest.length - marker.length - 1);
+  if (name === '' || name.includes(':')) return undefined;
+  return { name, marker };
+}
+
+/**
+ * BullMQ: no registry; one SCAN for both marker keys (`<prefix>:*:[im][de]*`
+ * matches `…:meta` and `…:id` and a few others, filtered exactly by
+ * {@link bullmqMarker}), then one TYPE batch: `meta` must be a HASH (`Queue`
+ * writes it on creation) or `id` a STRING (INCR per added job). Every key
+ * under `<prefix>:` is BullMQ's (its `events` streams are not stream queues).
+ */
+export const bullmq = defineFramework({
+  name: 'bullmq',
+  layout: bullmqLayout,
+  discover: {
+    schema: z.strictObject({ framework: z.literal('bullmq'), prefix: z.string().min(1).default('bull'), ...thresholds }),
+    byDefault: true,
+    phase: 'named',
+    ownedPrefix: (e) => bullmqOwnedPrefix(e.prefix),
+    async find(e, ctx) {
+      const candidates = new Map<string, { name: string; marker: 'meta' | 'id' }>();
+      const names = new Set<string>();
+      await ctx.scan(`${escapeGlob(e.prefix)}:*:[im][de]*`, undefined, (key) => {
+        const m = bullmqMarker(e.prefix, key);
+        if (!m || candidates.has(key)) return;
+        candidates.set(key, m);
+        names.add(m.name);
+        // Twice the cap in candidates is enough to fill it (a few may fail the TYPE check): stop reading the keyspace.
+        return names.size < 2 * ctx.maxQueues;
+      });
+      if (candidates.size === 0) return;
+      const keys = [...candidates.keys()];
+      const replies = await ctx.exec(keys.map((key): Command => ['TYPE', key]), 'check BullMQ marker keys');
+      const ok = new Set<string>();
+      keys.forEach((key, i) => {
+        const c = candidates.get(key);
+        const type = replies[i]?.[1];
+        if (!c) return;
+        if ((c.marker === 'meta' && type === 'hash') || (c.marker === 'id' && type === 'string')) ok.add(c.name);
+      });
+      for (const name of [...ok].sort()) {
+        const key = bullmqKeys(e.prefix, name).wait;
+        if (ctx.seen(name) || ctx.declaredKey(key)) continue;
+        if (!ctx.admit(name)) break;
+        ctx.add({ name, key, prefix: e.prefix, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
+      }
+    },
+  },
+});

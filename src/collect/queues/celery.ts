@@ -13,9 +13,12 @@
  *
  * One batch: one LLEN per priority step.
  */
-import { int, type ReplyReader } from '../replies.js';
-import type { Command } from '../types.js';
-import { eachStep } from './framework-reads.js';
+import { z } from 'zod';
+import { thresholds } from '../../config/fields.js';
+import { isGlob, unescapeGlob } from '../../redis/glob.js';
+import { attempt, int } from '../replies.js';
+import type { ReadStep } from '../types.js';
+import { defineFramework } from './framework.js';
 import type { QueueIdentity, QueueLayout } from './layout.js';
 
 /** A Celery queue: `name` is the queue name, also its base LIST key. */
@@ -45,20 +48,67 @@ export function celeryBaseName(key: string): string {
 /** The Celery layout: waiting = sum of LLEN over the base list and its priority sub-lists. */
 export const celeryLayout: QueueLayout<CeleryQueue> = {
   framework: 'celery',
-  plan(q) {
+  steps(q) {
     const labels = { queue: q.name, framework: 'celery' };
     const keys = celeryKeys(q.name, q.prioritySteps);
-    const sizes: (number | undefined)[] = [];
-    const commands: Command[] = keys.map((key) => ['LLEN', key]);
-    const readers: ReplyReader[] = keys.map((key, i) => (r) => {
-      sizes[i] = int(r, `LLEN ${JSON.stringify(key)}`);
-    });
-    return [
-      eachStep(commands, readers, (sink) => {
+    const what = keys.map((key) => `LLEN ${JSON.stringify(key)}`);
+    const step: ReadStep<never> = {
+      commands: keys.map((key) => ['LLEN', key]),
+      read(r, sink) {
+        let sum = 0;
+        let complete = true;
+        for (let i = 0; i < keys.length; i++) {
+          const n = attempt(sink, int, r[i], what[i]!);
+          if (n === undefined) complete = false;
+          else sum += n;
+        }
         // A partial sum would be a wrong number: the failed key is already reported.
-        if (sizes.length !== keys.length || sizes.some((n) => n === undefined)) return;
-        sink.add('queue_tasks', { ...labels, state: 'waiting' }, sizes.reduce<number>((a, n) => a + (n ?? 0), 0));
-      }),
-    ];
+        if (complete) sink.add('queue_tasks', { ...labels, state: 'waiting' }, sum);
+        return undefined;
+      },
+    };
+    return [step];
   },
 };
+
+/**
+ * Celery: the `queues:` names as given; entries with glob characters are
+ * SCAN MATCH … TYPE list (priority sub-lists map to their queue). A queue's
+ * lists, and any key with kombu's priority separator, are Celery's.
+ */
+export const celery = defineFramework({
+  name: 'celery',
+  layout: celeryLayout,
+  discover: {
+    schema: z.strictObject({
+      framework: z.literal('celery'),
+      queues: z.array(z.string().min(1)).default(['celery']),
+      prioritySteps: z.array(z.number().int().min(0).max(255)).default([0, 3, 6, 9]),
+      ...thresholds,
+    }),
+    byDefault: true,
+    phase: 'listed',
+    // Celery's priority sub-lists (`q\x06\x16<step>`) are Celery's even when no pattern found their queue.
+    ownsKey: (key) => key.includes(CELERY_PRIORITY_SEP),
+    async find(e, ctx) {
+      const addCelery = (name: string): void => {
+        if (name === '' || ctx.seen(name) || ctx.declaredKey(name) || ctx.full()) return;
+        if (!ctx.admit(name)) return;
+        ctx.add({ name, key: name, prioritySteps: e.prioritySteps, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
+        for (const k of celeryKeys(name, e.prioritySteps)) ctx.own(k);
+      };
+      for (const q of e.queues) {
+        if (ctx.full()) break;
+        if (!isGlob(q)) {
+          addCelery(unescapeGlob(q));
+          continue;
+        }
+        const found = new Set<string>();
+        await ctx.scan(q, 'list', (key) => {
+          if (!ctx.ownedByOther(key)) found.add(celeryBaseName(key));
+        });
+        for (const name of [...found].sort()) addCelery(name);
+      }
+    },
+  },
+});

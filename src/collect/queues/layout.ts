@@ -1,12 +1,12 @@
 /**
  * What a queue layout is: for one queue, the read steps it needs. Layouts are
- * pure (no I/O, no clock but the `nowMs` given); the engine does the rest.
- * Adding a framework is one file exporting a {@link QueueLayout} plus its test.
+ * pure (no I/O, no clock but the `nowMs` their reads are given); the engine
+ * does the rest. A layout is one part of a framework module (`framework.ts`).
  */
-import type { RedisCollector, ReadStep, SampleSink } from '../types.js';
+import type { ReadStep, SampleSink } from '../types.js';
 
-/** Layout label values (`framework` label). */
-export type Framework = 'list' | 'stream' | 'zset' | 'asynq' | 'bullmq' | 'sidekiq' | 'celery' | 'rq';
+/** The normalised states of `queue_tasks` (shared/spec/metrics.md, state table). */
+export type QueueState = 'waiting' | 'active' | 'scheduled' | 'retry' | 'dead' | 'completed';
 
 /** What every queue has, whatever its layout. */
 export interface QueueIdentity {
@@ -20,59 +20,85 @@ export interface QueueIdentity {
   readonly latencyThreshold: number;
 }
 
-/** A queue layout: plans the read steps of one queue. */
+/** A queue layout: the read steps of one queue. */
 export interface QueueLayout<Q extends QueueIdentity> {
-  readonly framework: Framework;
+  /** `framework` label value. */
+  readonly framework: string;
   /**
-   * @param queue the queue (config or discovery result)
-   * @param nowMs scrape wall clock, unix milliseconds
+   * The read steps of `queue`, built once per queue set (not per scrape): the
+   * scrape clock reaches them as `nowMs` in `read` and as {@link ClockArg}s
+   * in their commands.
    */
-  plan(queue: Q, nowMs: number): ReadStep[];
+  steps(queue: Q): ReadStep[];
+  /**
+   * Reads of one deployment rather than one queue (Sidekiq's global
+   * `schedule` / `retry` / `dead` and counters), by deployment key prefix.
+   */
+  deploymentSteps?(deployment: string): ReadStep[];
 }
 
 /**
  * Adds the samples every queue carries: `queue_info`, and the two thresholds
  * the alert rules compare against.
  */
-export function addQueueBase(sink: SampleSink, framework: Framework, q: QueueIdentity): void {
+export function addQueueBase(sink: SampleSink, framework: string, q: QueueIdentity): void {
   sink.add('queue_info', { queue: q.name, framework, key: q.key }, 1);
   const labels = { queue: q.name, framework };
   sink.add('queue_backlog_threshold', labels, q.backlogThreshold);
   sink.add('queue_latency_threshold_seconds', labels, q.latencyThreshold / 1000);
 }
 
-/**
- * A collector over all queues of one layout. The queue list is read per scrape
- * (discovery swaps it between scrapes). The base samples are added from the
- * config, so they are present even when Redis is down.
- */
-export class LayoutCollector<Q extends QueueIdentity> implements RedisCollector {
-  readonly name: string;
+/** The step of {@link addQueueBase}: no commands, so it is on the page even when Redis is down. */
+function baseStep(framework: string, q: QueueIdentity): ReadStep {
+  return {
+    commands: [],
+    read(_replies, sink) {
+      addQueueBase(sink, framework, q);
+      return undefined;
+    },
+  };
+}
 
+/**
+ * A collector over all queues of one layout. The queue list is asked for on
+ * every scrape (discovery swaps it between scrapes) and the steps are rebuilt
+ * only when it is a different list. The base samples come from the config, so
+ * they are present even when Redis is down.
+ */
+export class LayoutCollector<Q extends QueueIdentity> {
+  readonly name: string;
+  private planned: { queues: readonly Q[]; deployments: readonly string[]; steps: ReadStep[] } | undefined;
+
+  /**
+   * @param queues the queues of this scrape (same array = same steps)
+   * @param name `collector` label; default the layout's framework
+   * @param deployments deployment key prefixes whose {@link QueueLayout.deploymentSteps} run after the queues'
+   */
   constructor(
     private readonly layout: QueueLayout<Q>,
     private readonly queues: () => readonly Q[],
     name?: string,
+    private readonly deployments: () => readonly string[] = () => NO_DEPLOYMENTS,
   ) {
     this.name = name ?? layout.framework;
   }
 
-  plan(nowMs: number): ReadStep[] {
+  steps(): readonly ReadStep[] {
+    const queues = this.queues();
+    const deployments = this.deployments();
+    if (this.planned && this.planned.queues === queues && this.planned.deployments === deployments) return this.planned.steps;
     const steps: ReadStep[] = [];
-    for (const q of this.queues()) {
+    for (const q of queues) {
       steps.push(baseStep(this.layout.framework, q));
-      for (const s of this.layout.plan(q, nowMs)) steps.push(s);
+      for (const s of this.layout.steps(q)) steps.push(s);
     }
+    for (const d of deployments) for (const s of this.layout.deploymentSteps?.(d) ?? []) steps.push(s);
+    this.planned = { queues, deployments, steps };
     return steps;
   }
 }
 
-function baseStep(framework: Framework, q: QueueIdentity): ReadStep {
-  return {
-    commands: [],
-    read: (_replies, sink) => addQueueBase(sink, framework, q),
-  };
-}
+const NO_DEPLOYMENTS: readonly string[] = [];
 
 /** Age in seconds of an event at `tsMs` seen at `nowMs`, never negative (clock skew). */
 export function ageSeconds(nowMs: number, tsMs: number): number {

@@ -9,11 +9,38 @@
  * window in both units. Second batch: HGET details <oldest id> when the task
  * body lives in the details hash.
  */
-import type { ListQueueConfig } from '../../config/schema.js';
-import { array, int, numericString, parseJsonObject, parseTimestampMs, readEach, stringOrNull } from '../replies.js';
-import type { Command, ReadStep, Reply, SampleSink } from '../types.js';
-import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
+import { z } from 'zod';
+import { emptyMeansUnset, queueCommon, thresholds, windowsSchema } from '../../config/fields.js';
 import { formatDuration } from '../../config/durations.js';
+import type { Reply } from '../../redis/command.js';
+import { array, attempt, counterValue, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
+import { clock, type PlannedCommand, type ReadStep, type SampleSink } from '../types.js';
+import { defineFramework } from './framework.js';
+import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
+
+/** A declared list queue (`queues:` entry of `type: list`). */
+export const listQueueSchema = z
+  .strictObject({
+    ...queueCommon,
+    type: z.literal('list'),
+    /** which end holds the oldest task: `head` (RPUSH/LPOP, index 0) or `tail` (LPUSH/RPOP, index -1) */
+    oldestAt: z.enum(['head', 'tail']).default('head'),
+    details: z.string().min(1).optional(),
+    /** integer counter of tasks ever enqueued (alternative to HLEN of `details`, which stops growing once trimmed) */
+    enqueuedCounter: z.string().min(1).optional(),
+    done: z.string().min(1).optional(),
+    failed: z.string().min(1).optional(),
+    processedCounter: emptyMeansUnset,
+    failedCounter: emptyMeansUnset,
+    timeline: z.string().min(1).optional(),
+    windows: windowsSchema,
+  })
+  .superRefine((v, ctx) => {
+    // `done` / `processedCounter` (and `failed` / `failedCounter`) are two ways to say the same count.
+    if (v.done && v.processedCounter) ctx.addIssue({ code: 'custom', message: 'at most one of done & processedCounter may be set', path: ['processedCounter'] });
+    if (v.failed && v.failedCounter) ctx.addIssue({ code: 'custom', message: 'at most one of failed & failedCounter may be set', path: ['failedCounter'] });
+  });
+export type ListQueueConfig = z.output<typeof listQueueSchema>;
 
 /** A list queue ready to plan: config with its `name` resolved. */
 export type ListQueue = QueueIdentity & Omit<ListQueueConfig, 'name'>;
@@ -43,14 +70,14 @@ const MS_SCORE = 1e11;
 
 /**
  * Plans ZCOUNTs for trailing windows in both units plus the probe of the newest
- * score, so the unit is known without a second round trip.
+ * score, so the unit is known without a second round trip. The window ends
+ * are the scrape clock, filled in when the batch is sent.
  */
-export function timelineCommands(key: string, windowsMs: readonly number[], nowMs: number): Command[] {
-  const nowS = Math.floor(nowMs / 1000);
-  const cmds: Command[] = [['ZRANGE', key, -1, -1, 'WITHSCORES']];
+export function timelineCommands(key: string, windowsMs: readonly number[]): PlannedCommand[] {
+  const cmds: PlannedCommand[] = [['ZRANGE', key, -1, -1, 'WITHSCORES']];
   for (const w of windowsMs) {
-    cmds.push(['ZCOUNT', key, nowS - Math.floor(w / 1000), nowS]);
-    cmds.push(['ZCOUNT', key, nowMs - w, nowMs]);
+    cmds.push(['ZCOUNT', key, clock('whole_s', -Math.floor(w / 1000)), clock('whole_s')]);
+    cmds.push(['ZCOUNT', key, clock('ms', -w), clock('ms')]);
   }
   return cmds;
 }
@@ -65,100 +92,144 @@ export function readTimeline(replies: readonly Reply[], q: { name: string; timel
   });
 }
 
+/** How the counters step reads one reply: into which number, with which parser. */
+interface CounterRead {
+  readonly into: 'enqueued' | 'ok' | 'failed';
+  readonly parse: (reply: Reply | undefined, what: string) => number;
+  readonly what: string;
+}
+
 export const listLayout: QueueLayout<ListQueue> = {
   framework: 'list',
-  plan(q, nowMs) {
+  steps(q) {
     const labels = { queue: q.name, framework: 'list' };
     const steps: ReadStep[] = [];
+    const details = q.details;
 
-    steps.push({
+    /** Carry: the oldest element (a task id) whose body the second batch reads from `details`. */
+    const head: ReadStep<string> = {
       commands: [
         ['LLEN', q.key],
         ['LINDEX', q.key, q.oldestAt === 'head' ? 0 : -1],
       ],
-      read(replies, sink) {
+      read(replies, sink, nowMs) {
         const waiting = int(replies[0], `LLEN ${q.key}`);
         sink.add('queue_tasks', { ...labels, state: 'waiting' }, waiting);
         const oldest = stringOrNull(replies[1], `LINDEX ${q.key}`);
         if (oldest === null) {
           sink.add('queue_oldest_task_age_seconds', labels, 0);
-          return;
+          return undefined;
         }
-        if (q.details) {
-          const details = q.details;
-          return {
-            routingKey: details,
-            commands: [['HGET', details, oldest]],
-            read(r, s) {
-              const body = stringOrNull(r[0], `HGET ${details}`);
-              // The head id may have been popped between the batches; its age is then unknown this scrape.
-              if (body === null) return;
-              const ts = createdAtMs(body);
-              if (ts === undefined) {
-                s.fail(`HGET ${details} <head id>: task has no readable created_at`);
-                return;
-              }
-              s.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ts));
-            },
-          };
-        }
+        if (details) return oldest;
         // Without a details hash the element itself may be the task JSON.
         const ts = createdAtMs(oldest);
         if (ts !== undefined) sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ts));
-        return;
+        return undefined;
       },
-    });
+      then: {
+        commands: (oldest) => [['HGET', details ?? '', oldest]],
+        read(r, _oldest, sink, nowMs) {
+          const body = stringOrNull(r[0], `HGET ${details}`);
+          // The head id may have been popped between the batches; its age is then unknown this scrape.
+          if (body === null) return;
+          const ts = createdAtMs(body);
+          if (ts === undefined) {
+            sink.fail(`HGET ${details} <head id>: task has no readable created_at`);
+            return;
+          }
+          sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ts));
+        },
+      },
+    };
+    steps.push(head);
 
-    const counters: Command[] = [];
-    const readers: ((r: Reply, sink: SampleSink, acc: { ok?: number; failed?: number }) => void)[] = [];
+    const commands: PlannedCommand[] = [];
+    const reads: CounterRead[] = [];
     if (q.enqueuedCounter) {
-      const key = q.enqueuedCounter;
-      counters.push(['GET', key]);
-      readers.push((r, sink) => sink.add('queue_enqueued_total', labels, numericString(r, `GET ${key}`) ?? 0));
+      commands.push(['GET', q.enqueuedCounter]);
+      reads.push({ into: 'enqueued', parse: counterValue, what: `GET ${q.enqueuedCounter}` });
     } else if (q.details) {
-      const details = q.details;
-      counters.push(['HLEN', details]);
-      readers.push((r, sink) => sink.add('queue_enqueued_total', labels, int(r, `HLEN ${details}`)));
+      commands.push(['HLEN', q.details]);
+      reads.push({ into: 'enqueued', parse: int, what: `HLEN ${q.details}` });
     }
     if (q.done) {
-      const done = q.done;
-      counters.push(['SCARD', done]);
-      readers.push((r, _s, acc) => (acc.ok = int(r, `SCARD ${done}`)));
+      commands.push(['SCARD', q.done]);
+      reads.push({ into: 'ok', parse: int, what: `SCARD ${q.done}` });
     } else if (q.processedCounter) {
-      const key = q.processedCounter;
-      counters.push(['GET', key]);
-      readers.push((r, _s, acc) => (acc.ok = numericString(r, `GET ${key}`) ?? 0));
+      commands.push(['GET', q.processedCounter]);
+      reads.push({ into: 'ok', parse: counterValue, what: `GET ${q.processedCounter}` });
     }
     if (q.failed) {
-      const failed = q.failed;
-      counters.push(['SCARD', failed]);
-      readers.push((r, _s, acc) => (acc.failed = int(r, `SCARD ${failed}`)));
+      commands.push(['SCARD', q.failed]);
+      reads.push({ into: 'failed', parse: int, what: `SCARD ${q.failed}` });
     } else if (q.failedCounter) {
-      const key = q.failedCounter;
-      counters.push(['GET', key]);
-      readers.push((r, _s, acc) => (acc.failed = numericString(r, `GET ${key}`) ?? 0));
+      commands.push(['GET', q.failedCounter]);
+      reads.push({ into: 'failed', parse: counterValue, what: `GET ${q.failedCounter}` });
     }
-    if (counters.length > 0) {
+    if (commands.length > 0) {
       steps.push({
-        commands: counters,
+        commands,
         read(replies, sink) {
-          const acc: { ok?: number; failed?: number } = {};
-          readEach(readers.map((read) => (r: Reply, s: SampleSink) => read(r, s, acc)), replies, sink);
+          let ok: number | undefined;
+          let failed: number | undefined;
+          reads.forEach((c, i) => {
+            const n = attempt(sink, c.parse, replies[i], c.what);
+            if (n === undefined) return;
+            if (c.into === 'enqueued') sink.add('queue_enqueued_total', labels, n);
+            else if (c.into === 'ok') ok = n;
+            else failed = n;
+          });
           // processed = successes + failures (metrics.md: failure ratio = failed / processed).
-          if (acc.ok !== undefined) sink.add('queue_processed_total', labels, acc.ok + (acc.failed ?? 0));
-          if (acc.failed !== undefined) sink.add('queue_failed_total', labels, acc.failed);
+          if (ok !== undefined) sink.add('queue_processed_total', labels, ok + (failed ?? 0));
+          if (failed !== undefined) sink.add('queue_failed_total', labels, failed);
+          return undefined;
         },
       });
     }
 
     if (q.timeline) {
-      const timeline = q.timeline;
       steps.push({
-        routingKey: timeline,
-        commands: timelineCommands(timeline, q.windows, nowMs),
-        read: (replies, sink) => readTimeline(replies, q, 'list', sink),
+        commands: timelineCommands(q.timeline, q.windows),
+        read(replies, sink) {
+          readTimeline(replies, q, 'list', sink);
+          return undefined;
+        },
       });
     }
     return steps;
   },
 };
+
+/**
+ * Lists: declared with their companion keys, or discovered by `match`
+ * (SCAN … TYPE list, keys other configured frameworks own skipped).
+ */
+export const list = defineFramework({
+  name: 'list',
+  layout: listLayout,
+  declare: { schema: listQueueSchema },
+  discover: {
+    schema: z.strictObject({
+      framework: z.literal('list'),
+      match: z.string().min(1),
+      /** as on declared list queues: `head` for RPUSH/LPOP, `tail` for LPUSH/RPOP */
+      oldestAt: z.enum(['head', 'tail']).default('head'),
+      ...thresholds,
+    }),
+    byDefault: false,
+    phase: 'pattern',
+    collector: 'discovered_list',
+    async find(e, ctx) {
+      const found: string[] = [];
+      await ctx.scan(e.match, 'list', (key) => {
+        if (ctx.seen(key) || ctx.declaredKey(key) || ctx.declaredName(key) || ctx.ownedByOther(key)) return;
+        if (!ctx.admit(key)) return;
+        found.push(key);
+      });
+      found.sort();
+      for (const key of found) {
+        ctx.add({ name: key, key, type: 'list', oldestAt: e.oldestAt, windows: [60_000], backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
+      }
+    },
+  },
+});

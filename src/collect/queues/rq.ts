@@ -25,10 +25,13 @@
  * First batch: LLEN, LINDEX 0, (ZCARD + ZCOUNT) × 3, ZCARD × 2. Second batch:
  * HGET `rq:job:<oldest id>` `enqueued_at`.
  */
-import { ReplyError, type Command, type ReadStep } from '../types.js';
-import { int, parseTimestampMs, stringOrNull, type ReplyReader } from '../replies.js';
-import { eachStep, type QueueState } from './framework-reads.js';
-import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
+import { z } from 'zod';
+import { thresholds } from '../../config/fields.js';
+import type { Command } from '../../redis/command.js';
+import { attempt, int, parseTimestampMs, stringOrNull } from '../replies.js';
+import { clock, ReplyError, type PlannedCommand, type ReadStep } from '../types.js';
+import { defineFramework } from './framework.js';
+import { ageSeconds, type QueueIdentity, type QueueLayout, type QueueState } from './layout.js';
 
 /** An RQ queue: `name` is the queue name (`rq:queue:<name>`). */
 export type RqQueue = QueueIdentity;
@@ -51,72 +54,79 @@ export function rqKeys(name: string) {
   };
 }
 
+/** Registries RQ cleans up on count(), in command order: live entries = all − those scored in [0, now]. */
+const CLEANED: readonly QueueState[] = ['active', 'completed', 'dead'];
+
 /** The RQ layout: the queue and its registries as RQ counts them, then the head job's `enqueued_at`. */
 export const rqLayout: QueueLayout<RqQueue> = {
   framework: 'rq',
-  plan(q, nowMs) {
+  steps(q) {
     const k = rqKeys(q.name);
     const labels = { queue: q.name, framework: 'rq' };
-    const nowS = Math.floor(nowMs / 1000);
-    let oldestId: string | null = null;
-    let waiting: number | undefined;
-    const commands: Command[] = [['LLEN', k.queue], ['LINDEX', k.queue, 0]];
-    const readers: ReplyReader[] = [
-      (r, sink) => {
-        waiting = int(r, `LLEN ${k.queue}`);
-        sink.add('queue_tasks', { ...labels, state: 'waiting' }, waiting);
-      },
-      (r) => {
-        oldestId = stringOrNull(r, `LINDEX ${k.queue} 0`);
-      },
-    ];
-    // Registries RQ cleans up on count(): live entries = all − those scored in [0, now].
-    const cleaned: [QueueState, string][] = [
-      ['active', k.wip],
-      ['completed', k.finished],
-      ['dead', k.failed],
-    ];
-    for (const [state, key] of cleaned) {
-      let card: number | undefined;
-      commands.push(['ZCARD', key], ['ZCOUNT', key, 0, nowS]);
-      readers.push(
-        (r) => (card = int(r, `ZCARD ${key}`)),
-        (r, sink) => {
-          const expired = int(r, `ZCOUNT ${key} 0 ${nowS}`);
-          if (card === undefined) return; // the ZCARD failure is already reported
-          sink.add('queue_tasks', { ...labels, state }, Math.max(0, card - expired));
-        },
-      );
-    }
-    const scheduled: (number | undefined)[] = [];
+    const cleaned = [k.wip, k.finished, k.failed];
+    const commands: PlannedCommand[] = [['LLEN', k.queue], ['LINDEX', k.queue, 0]];
+    // now in whole unix seconds, as `utils.current_timestamp`.
+    for (const key of cleaned) commands.push(['ZCARD', key], ['ZCOUNT', key, 0, clock('whole_s')]);
     commands.push(['ZCARD', k.scheduled], ['ZCARD', k.deferred]);
-    readers.push(
-      (r) => (scheduled[0] = int(r, `ZCARD ${k.scheduled}`)),
-      (r) => (scheduled[1] = int(r, `ZCARD ${k.deferred}`)),
-    );
-
-    return [
-      eachStep(commands, readers, (sink): ReadStep | void => {
-        if (scheduled[0] !== undefined && scheduled[1] !== undefined) {
-          sink.add('queue_tasks', { ...labels, state: 'scheduled' }, scheduled[0] + scheduled[1]);
-        }
-        if (oldestId === null) {
+    const step: ReadStep<string> = {
+      commands,
+      read(r, sink, nowMs) {
+        const nowS = Math.floor(nowMs / 1000);
+        const waiting = attempt(sink, int, r[0], `LLEN ${k.queue}`);
+        if (waiting !== undefined) sink.add('queue_tasks', { ...labels, state: 'waiting' }, waiting);
+        const oldestId = attempt(sink, stringOrNull, r[1], `LINDEX ${k.queue} 0`);
+        CLEANED.forEach((state, i) => {
+          const key = cleaned[i]!;
+          const card = attempt(sink, int, r[2 + 2 * i], `ZCARD ${key}`);
+          const expired = attempt(sink, int, r[3 + 2 * i], `ZCOUNT ${key} 0 ${nowS}`);
+          // A failed ZCARD or ZCOUNT is already reported.
+          if (card !== undefined && expired !== undefined) sink.add('queue_tasks', { ...labels, state }, Math.max(0, card - expired));
+        });
+        const scheduled = attempt(sink, int, r[8], `ZCARD ${k.scheduled}`);
+        const deferred = attempt(sink, int, r[9], `ZCARD ${k.deferred}`);
+        if (scheduled !== undefined && deferred !== undefined) sink.add('queue_tasks', { ...labels, state: 'scheduled' }, scheduled + deferred);
+        if (oldestId === null || oldestId === undefined) {
           if (waiting === 0) sink.add('queue_oldest_task_age_seconds', labels, 0);
-          return;
+          return undefined;
         }
-        const jobKey = k.job(oldestId);
-        return {
-          commands: [['HGET', jobKey, 'enqueued_at']],
-          read(r, s) {
-            const at = stringOrNull(r[0], `HGET ${jobKey} enqueued_at`);
-            // Dequeued and deleted between the batches, or a stale id RQ would skip: unknown this scrape.
-            if (at === null) return;
-            const ms = parseTimestampMs(at);
-            if (ms === undefined) throw new ReplyError(`HGET ${jobKey} enqueued_at: ${JSON.stringify(at.slice(0, 40))} is not a timestamp`);
-            s.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ms));
-          },
-        };
-      }),
-    ];
+        return oldestId;
+      },
+      then: {
+        commands: (oldestId): Command[] => [['HGET', k.job(oldestId), 'enqueued_at']],
+        read(r, oldestId, sink, nowMs) {
+          const jobKey = k.job(oldestId);
+          const at = stringOrNull(r[0], `HGET ${jobKey} enqueued_at`);
+          // Dequeued and deleted between the batches, or a stale id RQ would skip: unknown this scrape.
+          if (at === null) return;
+          const ms = parseTimestampMs(at);
+          if (ms === undefined) throw new ReplyError(`HGET ${jobKey} enqueued_at: ${JSON.stringify(at.slice(0, 40))} is not a timestamp`);
+          sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ms));
+        },
+      },
+    };
+    return [step];
   },
 };
+
+/** RQ: queues from the `rq:queues` registry (members are queue keys); every key under `rq:` is RQ's. */
+export const rq = defineFramework({
+  name: 'rq',
+  layout: rqLayout,
+  discover: {
+    schema: z.strictObject({ framework: z.literal('rq'), ...thresholds }),
+    byDefault: true,
+    phase: 'named',
+    registryKey: () => RQ_QUEUES,
+    ownedPrefix: () => 'rq:',
+    find(e, ctx) {
+      for (const member of ctx.members ?? []) {
+        if (!member.startsWith(RQ_QUEUE_PREFIX)) continue;
+        const name = member.slice(RQ_QUEUE_PREFIX.length);
+        const key = rqKeys(name).queue;
+        if (name === '' || ctx.seen(name) || ctx.declaredKey(key)) continue;
+        if (!ctx.admit(name)) break;
+        ctx.add({ name, key, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
+      }
+    },
+  },
+});

@@ -18,9 +18,11 @@
  * dead counts: busy jobs live in per-process `<identity>:work` hashes, and
  * those states are reported once, globally.
  */
-import { int, parseJsonObject, parseTimestampMs, stringOrNull, type ReplyReader } from '../replies.js';
-import type { Command, ReadStep } from '../types.js';
-import { countInto, counterValue, eachStep } from './framework-reads.js';
+import { z } from 'zod';
+import { thresholds } from '../../config/fields.js';
+import { attempt, counterValue, flag, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
+import type { ReadStep } from '../types.js';
+import { defineFramework } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** A Sidekiq queue; `namespace` is the key prefix including its colon (`''` or `myapp:`). */
@@ -64,38 +66,42 @@ export function sidekiqEnqueuedAtMs(job: string): number | undefined {
   return parseTimestampMs(o.enqueued_at ?? o.created_at);
 }
 
-/** The Sidekiq per-queue layout: LLEN, the oldest job, pause (global states: {@link sidekiqGlobalStep}). */
+/** The Sidekiq per-queue layout: LLEN, the oldest job, pause; and the global states per deployment ({@link sidekiqGlobalStep}). */
 export const sidekiqLayout: QueueLayout<SidekiqQueue> = {
   framework: 'sidekiq',
-  plan(q, nowMs) {
+  steps(q) {
     const k = sidekiqKeys(q.namespace);
     const key = k.queue(q.name);
     const labels = { queue: q.name, framework: 'sidekiq' };
-    const commands: Command[] = [
-      ['LLEN', key],
-      ['LINDEX', key, -1],
-      ['SISMEMBER', k.paused, q.name],
-    ];
-    const readers: ReplyReader[] = [
-      countInto(labels, 'waiting', `LLEN ${key}`),
-      (r, sink) => {
-        const job = stringOrNull(r, `LINDEX ${key} -1`);
+    const step: ReadStep<never> = {
+      commands: [
+        ['LLEN', key],
+        ['LINDEX', key, -1],
+        ['SISMEMBER', k.paused, q.name],
+      ],
+      read(r, sink, nowMs) {
+        const waiting = attempt(sink, int, r[0], `LLEN ${key}`);
+        if (waiting !== undefined) sink.add('queue_tasks', { ...labels, state: 'waiting' }, waiting);
+        const job = attempt(sink, stringOrNull, r[1], `LINDEX ${key} -1`);
         if (job === null) {
           sink.add('queue_oldest_task_age_seconds', labels, 0);
-          return;
+        } else if (job !== undefined) {
+          const ts = sidekiqEnqueuedAtMs(job);
+          if (ts === undefined) sink.fail(`LINDEX ${key} -1: job has no readable enqueued_at`);
+          else sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ts));
         }
-        const ts = sidekiqEnqueuedAtMs(job);
-        if (ts === undefined) {
-          sink.fail(`LINDEX ${key} -1: job has no readable enqueued_at`);
-          return;
-        }
-        sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ts));
+        const paused = attempt(sink, flag, r[2], `SISMEMBER ${k.paused}`);
+        if (paused !== undefined) sink.add('queue_paused', labels, paused);
+        return undefined;
       },
-      (r, sink) => sink.add('queue_paused', labels, int(r, `SISMEMBER ${k.paused}`) > 0 ? 1 : 0),
-    ];
-    return [eachStep(commands, readers)];
+    };
+    return [step];
   },
+  deploymentSteps: (ns) => [sidekiqGlobalStep(ns)],
 };
+
+/** `queue_tasks{state}` of the global ZSETs, in command order. */
+const GLOBAL_STATES = ['scheduled', 'retry', 'dead'] as const;
 
 /**
  * The global reads of one Sidekiq deployment, reported with `queue="*"`:
@@ -106,20 +112,53 @@ export const sidekiqLayout: QueueLayout<SidekiqQueue> = {
 export function sidekiqGlobalStep(ns: string): ReadStep {
   const k = sidekiqKeys(ns);
   const labels = { queue: SIDEKIQ_GLOBAL_QUEUE, framework: 'sidekiq' };
-  return eachStep(
-    [
+  const zsets = [k.schedule, k.retry, k.dead];
+  return {
+    commands: [
       ['ZCARD', k.schedule],
       ['ZCARD', k.retry],
       ['ZCARD', k.dead],
       ['GET', k.processed],
       ['GET', k.failed],
     ],
-    [
-      countInto(labels, 'scheduled', `ZCARD ${k.schedule}`),
-      countInto(labels, 'retry', `ZCARD ${k.retry}`),
-      countInto(labels, 'dead', `ZCARD ${k.dead}`),
-      (r, sink) => sink.add('queue_processed_total', labels, counterValue(r, `GET ${k.processed}`)),
-      (r, sink) => sink.add('queue_failed_total', labels, counterValue(r, `GET ${k.failed}`)),
-    ],
-  );
+    read(r, sink) {
+      GLOBAL_STATES.forEach((state, i) => {
+        const n = attempt(sink, int, r[i], `ZCARD ${zsets[i]}`);
+        if (n !== undefined) sink.add('queue_tasks', { ...labels, state }, n);
+      });
+      const processed = attempt(sink, counterValue, r[3], `GET ${k.processed}`);
+      if (processed !== undefined) sink.add('queue_processed_total', labels, processed);
+      const failed = attempt(sink, counterValue, r[4], `GET ${k.failed}`);
+      if (failed !== undefined) sink.add('queue_failed_total', labels, failed);
+      return undefined;
+    },
+  };
 }
+
+/**
+ * Sidekiq: queues from the `<ns:>queues` registry (`lib/sidekiq/api.rb`); a
+ * deployment whose registry is not empty also gets its global reads. Its
+ * queue keys are Sidekiq's (pattern discovery skips them).
+ */
+export const sidekiq = defineFramework({
+  name: 'sidekiq',
+  layout: sidekiqLayout,
+  discover: {
+    schema: z.strictObject({ framework: z.literal('sidekiq'), namespace: z.string().default(''), ...thresholds }),
+    byDefault: true,
+    phase: 'named',
+    registryKey: (e) => sidekiqKeys(sidekiqPrefix(e.namespace)).queues,
+    find(e, ctx) {
+      const ns = sidekiqPrefix(e.namespace);
+      const names = ctx.members ?? [];
+      if (names.length > 0) ctx.addDeployment(ns);
+      for (const name of names) {
+        const key = sidekiqKeys(ns).queue(name);
+        ctx.own(key);
+        if (ctx.seen(name) || ctx.declaredKey(key)) continue;
+        if (!ctx.admit(name)) break;
+        ctx.add({ name, key, namespace: ns, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
+      }
+    },
+  },
+});

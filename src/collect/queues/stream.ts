@@ -10,10 +10,24 @@
  * XINFO CONSUMERS. Field names are those of Redis 7's XINFO replies; Redis < 7
  * lacks `entries-added` and `lag`, and those series are then absent.
  */
-import type { StreamQueueConfig } from '../../config/schema.js';
-import { array, flatMap, int, nextStreamId, readEach, streamIdMs, value, type ReplyReader } from '../replies.js';
-import { ReplyError, type ReadStep, type Reply } from '../types.js';
+import { z } from 'zod';
+import { queueCommon, thresholds } from '../../config/fields.js';
+import type { Command, Reply } from '../../redis/command.js';
+import { array, attempt, flatMap, int, nextStreamId, streamIdMs, value } from '../replies.js';
+import { ReplyError, type PlannedCommand, type ReadStep, type SampleSink } from '../types.js';
+import { defineFramework } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
+
+/** A declared stream queue (`queues:` entry of `type: stream`). */
+export const streamQueueSchema = z.strictObject({
+  ...queueCommon,
+  type: z.literal('stream'),
+  groups: z.array(z.string().min(1)).default([]),
+  retry: z.string().min(1).optional(),
+  dead: z.string().min(1).optional(),
+  consumers: z.boolean().default(true),
+});
+export type StreamQueueConfig = z.output<typeof streamQueueSchema>;
 
 /** A stream queue ready to plan: config with its `name` resolved. */
 export type StreamQueue = QueueIdentity & Omit<StreamQueueConfig, 'name'>;
@@ -55,16 +69,27 @@ function isNoSuchKey(reply: Reply | undefined): boolean {
   return !!reply?.[0] && /no such key/i.test(reply[0].message);
 }
 
+/** The dependent reads of one group: only what the first batch says is needed. */
+interface GroupReads {
+  readonly group: GroupInfo;
+  /** XPENDING summary (oldest pending entry) */
+  readonly pending: boolean;
+  /** XRANGE of the first undelivered entry */
+  readonly undelivered: boolean;
+  /** XINFO CONSUMERS */
+  readonly consumers: boolean;
+}
+
 export const streamLayout: QueueLayout<StreamQueue> = {
   framework: 'stream',
-  plan(q, nowMs) {
+  steps(q) {
     const key = q.key;
     const labels = { queue: q.name, framework: 'stream' };
     const stream = { stream: key };
     const steps: ReadStep[] = [];
 
-    steps.push({
-      routingKey: key,
+    /** Carry: per group, which dependent reads it needs. */
+    const info: ReadStep<GroupReads[]> = {
       commands: [
         ['XINFO', 'STREAM', key],
         ['XINFO', 'GROUPS', key],
@@ -74,7 +99,7 @@ export const streamLayout: QueueLayout<StreamQueue> = {
           // Not created yet (XADD creates it): nothing waits, no groups.
           sink.add('queue_stream_length', stream, 0);
           sink.add('queue_stream_groups', stream, 0);
-          return;
+          return undefined;
         }
         const info = flatMap(value(replies[0], `XINFO STREAM ${key}`), `XINFO STREAM ${key}`);
         sink.add('queue_stream_length', stream, num(info.get('length'), `XINFO STREAM ${key} length`));
@@ -97,7 +122,7 @@ export const streamLayout: QueueLayout<StreamQueue> = {
           }
           groups = groups.filter((g) => wanted.has(g.name));
         }
-        const follow: ReadStep[] = [];
+        const follow: GroupReads[] = [];
         for (const g of groups) {
           const gl = { ...stream, group: g.name };
           sink.add('queue_stream_group_consumers', gl, g.consumers);
@@ -109,22 +134,45 @@ export const streamLayout: QueueLayout<StreamQueue> = {
           }
           if (g.pending === 0) sink.add('queue_stream_group_oldest_pending_age_seconds', gl, 0);
           if (g.lag === 0) sink.add('queue_oldest_task_age_seconds', { ...labels, group: g.name }, 0);
-          const step = groupStep(q, g, nowMs);
-          if (step.commands.length > 0) follow.push(step);
+          const reads: GroupReads = { group: g, pending: g.pending > 0, undelivered: g.lag !== 0, consumers: q.consumers && g.consumers > 0 };
+          if (reads.pending || reads.undelivered || reads.consumers) follow.push(reads);
         }
-        return follow;
+        return follow.length > 0 ? follow : undefined;
       },
-    });
+      then: {
+        commands(groups) {
+          const out: Command[] = [];
+          for (const r of groups) {
+            const g = r.group;
+            if (r.pending) out.push(['XPENDING', key, g.name]);
+            // The first entry after last-delivered-id is the oldest the group has not been given.
+            if (r.undelivered) out.push(['XRANGE', key, nextStreamId(g.lastDeliveredId), '+', 'COUNT', 1]);
+            if (r.consumers) out.push(['XINFO', 'CONSUMERS', key, g.name]);
+          }
+          return out;
+        },
+        read(replies, groups, sink, nowMs) {
+          let i = 0;
+          for (const r of groups) {
+            if (r.pending) readPending(replies[i++], q, r.group, sink, nowMs);
+            if (r.undelivered) readUndelivered(replies[i++], q, r.group, sink, nowMs);
+            if (r.consumers) readConsumers(replies[i++], q, r.group, sink);
+          }
+        },
+      },
+    };
+    steps.push(info);
 
     const extra: { state: 'retry' | 'dead'; key: string }[] = [];
     if (q.retry) extra.push({ state: 'retry', key: q.retry });
     if (q.dead) extra.push({ state: 'dead', key: q.dead });
     for (const e of extra) {
+      const command: PlannedCommand = ['XLEN', e.key];
       steps.push({
-        routingKey: e.key,
-        commands: [['XLEN', e.key]],
+        commands: [command],
         read(replies, sink) {
           sink.add('queue_tasks', { ...labels, state: e.state }, int(replies[0], `XLEN ${e.key}`));
+          return undefined;
         },
       });
     }
@@ -132,47 +180,71 @@ export const streamLayout: QueueLayout<StreamQueue> = {
   },
 };
 
-/** The dependent reads of one group; only what the first batch says is needed. */
-function groupStep(q: StreamQueue, g: GroupInfo, nowMs: number): ReadStep {
-  const key = q.key;
-  const labels = { queue: q.name, framework: 'stream', group: g.name };
-  const gl = { stream: key, group: g.name };
-  const commands: (readonly [string, ...(string | number)[]])[] = [];
-  const readers: ReplyReader[] = [];
-
-  if (g.pending > 0) {
-    commands.push(['XPENDING', key, g.name]);
-    readers.push((r, sink) => {
-      // Summary form: [count, smallest id, greatest id, [[consumer, count]...]]
-      const summary = array(r, `XPENDING ${key} ${g.name}`);
-      const smallest = summary[1];
-      const ms = typeof smallest === 'string' ? streamIdMs(smallest) : undefined;
-      sink.add('queue_stream_group_oldest_pending_age_seconds', gl, ms === undefined ? 0 : ageSeconds(nowMs, ms));
-    });
-  }
-  if (g.lag !== 0) {
-    // The first entry after last-delivered-id is the oldest the group has not been given.
-    commands.push(['XRANGE', key, nextStreamId(g.lastDeliveredId), '+', 'COUNT', 1]);
-    readers.push((r, sink) => {
-      const entries = array(r, `XRANGE ${key}`);
-      const first = entries[0];
-      const id = Array.isArray(first) ? first[0] : undefined;
-      const ms = typeof id === 'string' ? streamIdMs(id) : undefined;
-      sink.add('queue_oldest_task_age_seconds', labels, ms === undefined ? 0 : ageSeconds(nowMs, ms));
-      // Redis could not say the lag (entries deleted); an empty range still proves nothing waits.
-      if (g.lag === undefined && entries.length === 0) sink.add('queue_tasks', { queue: q.name, framework: 'stream', state: 'waiting', group: g.name }, 0);
-    });
-  }
-  if (q.consumers && g.consumers > 0) {
-    commands.push(['XINFO', 'CONSUMERS', key, g.name]);
-    readers.push((r, sink) => {
-      for (const c of array(r, `XINFO CONSUMERS ${key} ${g.name}`)) {
-        const m = flatMap(c, `XINFO CONSUMERS ${key} ${g.name}`);
-        const cl = { ...gl, consumer: String(m.get('name')) };
-        sink.add('queue_stream_consumer_pending', cl, num(m.get('pending'), 'XINFO CONSUMERS pending'));
-        sink.add('queue_stream_consumer_idle_seconds', cl, num(m.get('idle'), 'XINFO CONSUMERS idle') / 1000);
-      }
-    });
-  }
-  return { routingKey: key, commands, read: (replies, sink) => readEach(readers, replies, sink) };
+/** XPENDING summary `[count, smallest id, greatest id, [[consumer, count]…]]` → oldest pending age. */
+function readPending(reply: Reply | undefined, q: StreamQueue, g: GroupInfo, sink: SampleSink, nowMs: number): void {
+  const summary = attempt(sink, array, reply, `XPENDING ${q.key} ${g.name}`);
+  if (!summary) return;
+  const smallest = summary[1];
+  const ms = typeof smallest === 'string' ? streamIdMs(smallest) : undefined;
+  sink.add('queue_stream_group_oldest_pending_age_seconds', { stream: q.key, group: g.name }, ms === undefined ? 0 : ageSeconds(nowMs, ms));
 }
+
+/** XRANGE of the first entry after last-delivered-id → the oldest undelivered entry's age. */
+function readUndelivered(reply: Reply | undefined, q: StreamQueue, g: GroupInfo, sink: SampleSink, nowMs: number): void {
+  const entries = attempt(sink, array, reply, `XRANGE ${q.key}`);
+  if (!entries) return;
+  const first = entries[0];
+  const id = Array.isArray(first) ? first[0] : undefined;
+  const ms = typeof id === 'string' ? streamIdMs(id) : undefined;
+  sink.add('queue_oldest_task_age_seconds', { queue: q.name, framework: 'stream', group: g.name }, ms === undefined ? 0 : ageSeconds(nowMs, ms));
+  // Redis could not say the lag (entries deleted); an empty range still proves nothing waits.
+  if (g.lag === undefined && entries.length === 0) sink.add('queue_tasks', { queue: q.name, framework: 'stream', state: 'waiting', group: g.name }, 0);
+}
+
+/** XINFO CONSUMERS → per consumer pending and idle time. */
+function readConsumers(reply: Reply | undefined, q: StreamQueue, g: GroupInfo, sink: SampleSink): void {
+  try {
+    for (const c of array(reply, `XINFO CONSUMERS ${q.key} ${g.name}`)) {
+      const m = flatMap(c, `XINFO CONSUMERS ${q.key} ${g.name}`);
+      const cl = { stream: q.key, group: g.name, consumer: String(m.get('name')) };
+      sink.add('queue_stream_consumer_pending', cl, num(m.get('pending'), 'XINFO CONSUMERS pending'));
+      sink.add('queue_stream_consumer_idle_seconds', cl, num(m.get('idle'), 'XINFO CONSUMERS idle') / 1000);
+    }
+  } catch (err) {
+    sink.fail((err as Error).message);
+  }
+}
+
+/**
+ * Streams: declared with their groups, retry and dead-letter streams, or
+ * discovered by `match` (SCAN … TYPE stream, keys other configured
+ * frameworks own skipped, so BullMQ's `events` streams are not queues).
+ */
+export const stream = defineFramework({
+  name: 'stream',
+  layout: streamLayout,
+  declare: { schema: streamQueueSchema },
+  discover: {
+    schema: z.strictObject({
+      framework: z.literal('stream'),
+      match: z.string().min(1).default('*'),
+      consumers: z.boolean().default(true),
+      ...thresholds,
+    }),
+    byDefault: true,
+    phase: 'pattern',
+    collector: 'discovered_stream',
+    async find(e, ctx) {
+      const found: string[] = [];
+      await ctx.scan(e.match, 'stream', (key) => {
+        if (ctx.seen(key) || ctx.declaredKey(key) || ctx.declaredName(key) || ctx.ownedByOther(key)) return;
+        if (!ctx.admit(key)) return;
+        found.push(key);
+      });
+      found.sort();
+      for (const key of found) {
+        ctx.add({ name: key, key, type: 'stream', groups: [], consumers: e.consumers, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
+      }
+    },
+  },
+});

@@ -9,8 +9,9 @@ import { bullmqLayout, oldestOfTail, type BullmqQueue } from '../../../src/colle
 import { celeryBaseName, celeryKeys, celeryLayout } from '../../../src/collect/queues/celery.js';
 import { rqLayout } from '../../../src/collect/queues/rq.js';
 import { sidekiqEnqueuedAtMs, sidekiqPrefix } from '../../../src/collect/queues/sidekiq.js';
-import type { Labels, ReadStep, Reply, SampleSink } from '../../../src/collect/types.js';
-import { escapeGlob, isGlob } from '../../../src/discovery/find.js';
+import { resolveCommand, type Labels, type ReadStep, type SampleSink } from '../../../src/collect/types.js';
+import type { Command, Reply } from '../../../src/redis/command.js';
+import { escapeGlob, isGlob } from '../../../src/redis/glob.js';
 
 interface Recorded {
   samples: { family: string; labels: Labels; value: number }[];
@@ -25,11 +26,29 @@ function sink(): SampleSink & Recorded {
 const ok = (v: unknown): Reply => [null, v];
 const wrongType: Reply = [new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), null];
 
+/** A step as the engine sends it at `nowMs`: resolved commands, and a read that yields the follow-up (if any) as such a step too. */
+interface Sent {
+  readonly commands: readonly Command[];
+  read(replies: readonly Reply[], sink: SampleSink): Sent[];
+}
+
+/** The steps of a layout at `nowMs`. */
+function plan<Q>(layout: { steps(q: Q): ReadStep[] }, q: Q, nowMs: number): Sent[] {
+  return layout.steps(q).map((step) => ({
+    commands: step.commands.map((c) => resolveCommand(c, nowMs)),
+    read(replies, sink) {
+      const carry = step.read(replies, sink, nowMs);
+      if (carry === undefined || !step.then) return [];
+      const then = step.then;
+      return [{ commands: then.commands(carry), read: (r, s) => (then.read(r, carry, s, nowMs), []) }];
+    },
+  }));
+}
+
 /** Runs a step on replies and returns its dependent steps as an array. */
-function run(step: ReadStep, replies: Reply[], s: SampleSink): ReadStep[] {
+function run(step: Sent, replies: Reply[], s: SampleSink): Sent[] {
   expect(replies).toHaveLength(step.commands.length);
-  const next = step.read(replies, s);
-  return next ? (Array.isArray(next) ? next : [next]) : [];
+  return step.read(replies, s);
 }
 
 function value(s: Recorded, family: string, match: Labels): number | undefined {
@@ -42,7 +61,7 @@ describe('BullMQ replies', () => {
   const q: BullmqQueue = { name: 'old', key: 'bull:old:wait', prefix: 'bull', ...ident };
 
   it('does not count a BullMQ < 5 marker as a job, and counts the legacy paused list as waiting', () => {
-    const [step] = bullmqLayout.plan(q, 10_000);
+    const [step] = plan(bullmqLayout, q, 10_000);
     const s = sink();
     const replies = [ok(3), ok(['2', '0:1700000000000']), ok(2), ok(['7', '6']), ok(1), ok(['9']), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null)];
     const [follow] = run(step!, replies, s);
@@ -62,7 +81,7 @@ describe('BullMQ replies', () => {
   });
 
   it('reports failed = 0 when only metrics:completed exists yet', () => {
-    const [step] = bullmqLayout.plan(q, 0);
+    const [step] = plan(bullmqLayout, q, 0);
     const s = sink();
     run(step!, [ok(0), ok([]), ok(0), ok([]), ok(0), ok([]), ok(0), ok(0), ok(0), ok(0), ok(1), ok('12'), ok(null)], s);
     expect(value(s, 'queue_processed_total', {})).toBe(12);
@@ -80,7 +99,7 @@ describe('Celery replies', () => {
   });
 
   it('exports no partial sum when a sub-list cannot be read', () => {
-    const [step] = celeryLayout.plan({ name: 'q', key: 'q', prioritySteps: [0, 3], ...ident }, 0);
+    const [step] = plan(celeryLayout, { name: 'q', key: 'q', prioritySteps: [0, 3], ...ident }, 0);
     const s = sink();
     run(step!, [ok(4), wrongType], s);
     expect(s.samples.filter((x) => x.family === 'queue_tasks')).toEqual([]);
@@ -91,7 +110,7 @@ describe('Celery replies', () => {
 describe('RQ replies', () => {
   it('subtracts entries RQ cleanup would remove (score in [0, now]) from wip, finished and failed', () => {
     const nowMs = 1_700_000_000_500;
-    const [step] = rqLayout.plan({ name: 'default', key: 'rq:queue:default', ...ident }, nowMs);
+    const [step] = plan(rqLayout, { name: 'default', key: 'rq:queue:default', ...ident }, nowMs);
     expect(step!.commands).toContainEqual(['ZCOUNT', 'rq:wip:default', 0, 1_700_000_000]);
     const s = sink();
     const [follow] = run(step!, [ok(1), ok('job1'), ok(5), ok(2), ok(9), ok(0), ok(4), ok(1), ok(2), ok(3)], s);
@@ -111,7 +130,7 @@ describe('asynq and Sidekiq timestamps', () => {
   });
 
   it('a missing pending_since (task dequeued between batches) gives no age and no failure', () => {
-    const [step] = asynqLayout.plan({ name: 'q', key: 'asynq:{q}:pending', ...ident }, 0);
+    const [step] = plan(asynqLayout, { name: 'q', key: 'asynq:{q}:pending', ...ident }, 0);
     const s = sink();
     const [follow] = run(step!, [ok(1), ok('id1'), ok(0), ok(0), ok(0), ok(0), ok(0), ok(null), ok(null), ok(0)], s);
     expect(follow?.commands).toEqual([['HGET', 'asynq:{q}:t:id1', 'pending_since']]);
