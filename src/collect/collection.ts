@@ -6,7 +6,7 @@
 import { familyHeader, formatValue, labelText } from './exposition.js';
 import type { Family, Sample } from './family.js';
 import { FAMILIES, type FamilyDef } from './families.js';
-import type { Labels, MetricType, SampleSink } from './types.js';
+import type { Labels, MetricType, SampleSink, Series } from './types.js';
 
 export type { Family, Sample } from './family.js';
 
@@ -173,6 +173,14 @@ export class CollectionBuilder {
         }
         this.add(family, labels, value);
       },
+      set: (series, value) => {
+        if (Number.isNaN(value)) {
+          state.success = false;
+          state.failures.push(`${series.family}: value is not a number`);
+          return;
+        }
+        this.set(series, value);
+      },
       fail: (reason) => {
         state.success = false;
         state.failures.push(reason);
@@ -200,6 +208,29 @@ export class CollectionBuilder {
    * @throws Error for an unknown family (a programming error, not bad input).
    */
   add(family: string, labels: Labels, value: number): void {
+    const fam = this.family(family);
+    const text = labelText(labels);
+    if (fam.seen.has(text)) return;
+    fam.seen.add(text);
+    fam.lines += family + text + ' ' + formatValue(value) + '\n';
+    fam.count++;
+  }
+
+  /**
+   * Adds a sample of a series built at plan time: the line is its prebuilt
+   * prefix and the value (its label text, hashed once by the engine and kept,
+   * is the duplicate check).
+   * @throws Error for an unknown family (a programming error)
+   */
+  set(series: Series, value: number): void {
+    const fam = this.family(series.family);
+    if (fam.seen.has(series.text)) return;
+    fam.seen.add(series.text);
+    fam.lines += series.line + formatValue(value) + '\n';
+    fam.count++;
+  }
+
+  private family(family: string): BuildingFamily {
     let fam = this.families.get(family);
     if (!fam) {
       const def = (FAMILIES as Record<string, FamilyDef>)[family];
@@ -207,11 +238,7 @@ export class CollectionBuilder {
       fam = { name: family, type: def.type, help: def.help, lines: '', count: 0, seen: new Set() };
       this.families.set(family, fam);
     }
-    const text = labelText(labels);
-    if (fam.seen.has(text)) return;
-    fam.seen.add(text);
-    fam.lines += family + text + ' ' + formatValue(value) + '\n';
-    fam.count++;
+    return fam;
   }
 
   /** Freezes the collection, adding the per-collector success and duration gauges. */

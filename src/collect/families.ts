@@ -28,8 +28,10 @@ export const FAMILIES = {
   queue_failed_total: c('Failed task attempts (SCARD failed; failed counters).'),
   queue_window_tasks: g('Tasks in the timeline sorted set within the trailing window (ZCOUNT timeline now-window now).'),
   queue_paused: g('1 when the framework marks the queue paused.'),
-  queue_backlog_threshold: g('Waiting-task threshold from the queuescope config, for alert rules.'),
-  queue_latency_threshold_seconds: g('Oldest-task-age threshold in seconds from the queuescope config, for alert rules.'),
+  queue_backlog_threshold: g('Waiting-task threshold from the queuescope config, for alert rules; only for queues whose threshold differs from queue_default_backlog_threshold.'),
+  queue_latency_threshold_seconds: g('Oldest-task-age threshold in seconds from the queuescope config, for alert rules; only for queues whose threshold differs from queue_default_latency_threshold_seconds.'),
+  queue_default_backlog_threshold: g('Waiting-task threshold of every queue without its own queue_backlog_threshold (the queuescope default), for alert rules.'),
+  queue_default_latency_threshold_seconds: g('Oldest-task-age threshold in seconds of every queue without its own queue_latency_threshold_seconds (the queuescope default), for alert rules.'),
   queue_info: info('One series per queue; key is the main Redis key or key prefix.'),
 
   // Streams (detail)
