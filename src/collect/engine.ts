@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
-import { ReplyError, resolveCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
+import { ReplyError, resolveCommand, type PlannedCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
 export interface SideCollector {
@@ -53,6 +53,25 @@ interface Pending extends Planned {
   readonly commands: readonly Command[];
 }
 
+/** A step of the cached first batch: which collector (index into the scrape's collectors) it belongs to. */
+interface PlannedStep {
+  readonly collector: number;
+  readonly step: ReadStep;
+}
+
+/** See {@link ScrapeEngine.plan}. */
+interface FirstBatch {
+  readonly collectors: readonly RedisCollector[];
+  readonly arrays: readonly (readonly ReadStep[] | undefined)[];
+  /** Steps without commands (read before anything is sent). */
+  readonly local: readonly PlannedStep[];
+  /** Steps whose commands make up the first batch, in order. */
+  readonly sent: readonly PlannedStep[];
+  /** Their commands, routed; entries at `timed` indexes are re-resolved against each scrape's clock. */
+  readonly routed: readonly RoutedCommand[];
+  readonly timed: readonly { index: number; planned: PlannedCommand }[];
+}
+
 /** Charges a failed batch to every collector that had a step in it (its first reason only). */
 function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], error: string | undefined): void {
   for (const p of steps) {
@@ -70,6 +89,7 @@ export class ScrapeEngine {
   private last: Collection | undefined;
   private lastFinishedAt = 0;
   private readonly loggedReasons = new Set<string>();
+  private firstBatch: FirstBatch | undefined;
   private readonly now: () => number;
   /** Number of collections actually run (tests and the load benchmark read it). */
   collections = 0;
@@ -143,53 +163,90 @@ export class ScrapeEngine {
     return collection;
   }
 
+  /**
+   * The first batch derived from the collectors' steps: which steps send
+   * commands, and those commands routed. Built when a collector hands out a
+   * different steps array (a config or discovery change), reused otherwise,
+   * so a scrape only resolves the commands that carry the clock.
+   */
+  private plan(collectors: readonly RedisCollector[], failures: (string | undefined)[]): FirstBatch {
+    const arrays: (readonly ReadStep[] | undefined)[] = [];
+    for (let i = 0; i < collectors.length; i++) {
+      try {
+        arrays.push(collectors[i]!.steps());
+      } catch (err) {
+        arrays.push(undefined);
+        failures[i] = `planning failed: ${(err as Error).message}`;
+      }
+    }
+    const cached = this.firstBatch;
+    if (
+      cached &&
+      cached.collectors.length === collectors.length &&
+      cached.arrays.every((a, i) => a === arrays[i] && cached.collectors[i] === collectors[i])
+    ) {
+      return cached;
+    }
+    const local: PlannedStep[] = [];
+    const sent: PlannedStep[] = [];
+    const routed: RoutedCommand[] = [];
+    const timed: { index: number; planned: PlannedCommand }[] = [];
+    arrays.forEach((steps, c) => {
+      for (const step of steps ?? []) {
+        if (step.commands.length === 0) {
+          local.push({ collector: c, step });
+          continue;
+        }
+        sent.push({ collector: c, step });
+        for (const planned of step.commands) {
+          const command = resolveCommand(planned, 0);
+          if (command !== planned) timed.push({ index: routed.length, planned });
+          routed.push({ command, routingKey: keyOf(command) });
+        }
+      }
+    });
+    this.firstBatch = { collectors, arrays, local, sent, routed, timed };
+    return this.firstBatch;
+  }
+
   private async collectRedis(builder: CollectionBuilder, nowMs: number, deadlineMs: number): Promise<void> {
     const t0 = performance.now();
     // The collector list is captured once per scrape: every collector planned is the one reported.
     const collectors = this.opts.collectors();
-    const first: Planned[] = [];
-    for (const collector of collectors) {
-      const sink = builder.sink(collector.name);
-      let steps: readonly ReadStep[];
-      try {
-        steps = collector.steps();
-      } catch (err) {
-        sink.fail(`planning failed: ${(err as Error).message}`);
-        continue;
-      }
-      for (const step of steps) first.push({ collector: collector.name, sink, step });
-    }
+    const failures: (string | undefined)[] = [];
+    const batch = this.plan(collectors, failures);
+    const sinks = collectors.map((c) => builder.sink(c.name));
+    failures.forEach((f, i) => f !== undefined && sinks[i]!.fail(f));
+    const planned = (p: PlannedStep): Planned => ({ collector: collectors[p.collector]!.name, sink: sinks[p.collector]!, step: p.step });
     let commands = 0;
     let roundtrips = 0;
     let up = true;
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
     const pending: Pending[] = [];
-    const sent: Planned[] = [];
-    for (const p of first) {
-      if (p.step.commands.length > 0) sent.push(p);
-      else this.readFirst(p, [], nowMs, pending);
-    }
+    for (const p of batch.local) this.readFirst(planned(p), [], nowMs, pending);
     // Two batches at most: the first, and the follow-ups its replies asked for.
-    if (sent.length > 0) {
-      const routed: RoutedCommand[] = [];
-      for (const p of sent) {
-        for (const planned of p.step.commands) {
-          const command = resolveCommand(planned, nowMs);
-          routed.push({ command, routingKey: keyOf(command) });
+    if (batch.sent.length > 0) {
+      let routed = batch.routed;
+      if (batch.timed.length > 0) {
+        const copy = routed.slice();
+        for (const t of batch.timed) {
+          const command = resolveCommand(t.planned, nowMs);
+          copy[t.index] = { command, routingKey: keyOf(command) };
         }
+        routed = copy;
       }
       const result = await this.opts.executor.exec(routed, deadlineMs);
       commands += routed.length;
       roundtrips += result.roundtrips;
       if (!result.ok) {
         up = false;
-        batchFailed(builder, sent, result.error);
+        batchFailed(builder, batch.sent.map(planned), result.error);
       } else {
         let offset = 0;
-        for (const p of sent) {
+        for (const p of batch.sent) {
           const n = p.step.commands.length;
-          this.readFirst(p, result.replies.slice(offset, offset + n), nowMs, pending);
+          this.readFirst(planned(p), result.replies.slice(offset, offset + n), nowMs, pending);
           offset += n;
         }
       }
