@@ -11,16 +11,17 @@ import type { Labels, MetricType, SampleSink, Series } from './types.js';
 export type { Family, Sample } from './family.js';
 
 /**
- * A family as a collection stores it: its sample lines already written
- * (`name{labels} value\n`, the same in the text format and OpenMetrics), so a
- * scrape never builds a sample object and the page is the lines joined.
+ * A family as a collection stores it: its sample lines already written as
+ * UTF-8 (`name{labels} value\n`, the same in the text format and
+ * OpenMetrics), so a scrape never builds a sample object and the page is the
+ * lines joined.
  */
 export interface FamilyLines {
   readonly name: string;
   readonly type: MetricType;
   readonly help: string;
   /** Sample lines, each ending in `\n`, in insertion order. */
-  readonly lines: string;
+  readonly bytes: Buffer;
   /** Number of lines. */
   readonly count: number;
 }
@@ -36,25 +37,32 @@ export class Collection {
     readonly collectors: ReadonlyMap<string, { success: boolean; durationSeconds: number; failures: string[] }>,
   ) {}
 
-  private readonly renderedAs: { text?: string; openmetrics?: string } = {};
+  private readonly renderedAs: { text?: Buffer; openmetrics?: Buffer } = {};
+  private readonly decodedAs: { text?: string; openmetrics?: string } = {};
   private readonly parsed = new Map<string, Family>();
 
   /**
-   * This collection's exposition in `format`, without OpenMetrics' `# EOF`
-   * (the caller appends more families). Joined once: every scraper that
-   * shares the collection (in flight or via `cacheFor`) gets the same text.
+   * This collection's exposition in `format` as UTF-8 bytes, without
+   * OpenMetrics' `# EOF` (the caller appends more families). Joined once:
+   * every scraper that shares the collection (in flight or via `cacheFor`)
+   * gets the same buffer.
    */
-  exposition(format: 'text' | 'openmetrics'): string {
-    let text = this.renderedAs[format];
-    if (text === undefined) {
-      const parts: string[] = [];
+  expositionBytes(format: 'text' | 'openmetrics'): Buffer {
+    let bytes = this.renderedAs[format];
+    if (bytes === undefined) {
+      const parts: Buffer[] = [];
       for (const f of this.lines.values()) {
         if (f.count === 0) continue;
-        parts.push(familyHeader(f.name, f.type, f.help, format), f.lines);
+        parts.push(Buffer.from(familyHeader(f.name, f.type, f.help, format), 'utf8'), f.bytes);
       }
-      text = this.renderedAs[format] = parts.join('');
+      bytes = this.renderedAs[format] = Buffer.concat(parts);
     }
-    return text;
+    return bytes;
+  }
+
+  /** {@link expositionBytes} as a string (decoded once). */
+  exposition(format: 'text' | 'openmetrics'): string {
+    return (this.decodedAs[format] ??= this.expositionBytes(format).toString('utf8'));
   }
 
   /**
@@ -73,7 +81,7 @@ export class Collection {
     if (!fam) {
       const f = this.lines.get(name);
       if (!f) return undefined;
-      fam = { name: f.name, type: f.type, help: f.help, samples: parseLines(f.lines) };
+      fam = { name: f.name, type: f.type, help: f.help, samples: parseLines(f.bytes.toString('utf8')) };
       this.parsed.set(name, fam);
     }
     return fam;
@@ -142,10 +150,49 @@ interface BuildingFamily {
   readonly name: string;
   readonly type: MetricType;
   readonly help: string;
-  lines: string;
+  /** Lines written so far: `buf[0, len)`. */
+  buf: Buffer;
+  len: number;
   count: number;
   /** Label texts already written (duplicates keep the first value). */
   readonly seen: Set<string>;
+}
+
+/** First buffer of a family; it doubles as needed. */
+const INITIAL_FAMILY_BYTES = 256;
+
+/** Makes room for `n` more bytes in `fam.buf`. */
+function reserve(fam: BuildingFamily, n: number): void {
+  if (fam.len + n <= fam.buf.length) return;
+  let size = fam.buf.length * 2;
+  while (size < fam.len + n) size *= 2;
+  const next = Buffer.allocUnsafe(size);
+  fam.buf.copy(next, 0, 0, fam.len);
+  fam.buf = next;
+}
+
+/** Writes `value` and the line's `\n` (integers digit by digit; others as {@link formatValue}, ASCII). */
+function writeValue(fam: BuildingFamily, value: number): void {
+  reserve(fam, 32);
+  const buf = fam.buf;
+  if (Number.isInteger(value) && value >= 0 && value < 1e15) {
+    let v = value;
+    let digits = 1;
+    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+    let i = fam.len + digits - 1;
+    do {
+      buf[i--] = 48 + (v % 10);
+      v = Math.floor(v / 10);
+    } while (v > 0);
+    fam.len += digits;
+  } else {
+    fam.len += buf.write(formatValue(value), fam.len, 'latin1');
+  }
+  buf[fam.len++] = 10;
+}
+
+function newFamily(name: string, type: MetricType, help: string): BuildingFamily {
+  return { name, type, help, buf: Buffer.allocUnsafe(INITIAL_FAMILY_BYTES), len: 0, count: 0, seen: new Set() };
 }
 
 /**
@@ -200,7 +247,7 @@ export class CollectionBuilder {
 
   /** Declares a family (see {@link SampleSink.declare}). */
   declare(name: string, type: MetricType, help: string): void {
-    if (!this.families.has(name)) this.families.set(name, { name, type, help, lines: '', count: 0, seen: new Set() });
+    if (!this.families.has(name)) this.families.set(name, newFamily(name, type, help));
   }
 
   /**
@@ -212,7 +259,10 @@ export class CollectionBuilder {
     const text = labelText(labels);
     if (fam.seen.has(text)) return;
     fam.seen.add(text);
-    fam.lines += family + text + ' ' + formatValue(value) + '\n';
+    const head = family + text + ' ';
+    reserve(fam, head.length * 3);
+    fam.len += fam.buf.write(head, fam.len, 'utf8');
+    writeValue(fam, value);
     fam.count++;
   }
 
@@ -226,7 +276,11 @@ export class CollectionBuilder {
     const fam = this.family(series.family);
     if (fam.seen.has(series.text)) return;
     fam.seen.add(series.text);
-    fam.lines += series.line + formatValue(value) + '\n';
+    const bytes = series.bytes;
+    reserve(fam, bytes.length);
+    fam.buf.set(bytes, fam.len);
+    fam.len += bytes.length;
+    writeValue(fam, value);
     fam.count++;
   }
 
@@ -235,7 +289,7 @@ export class CollectionBuilder {
     if (!fam) {
       const def = (FAMILIES as Record<string, FamilyDef>)[family];
       if (!def) throw new Error(`metric family ${family} is not declared`);
-      fam = { name: family, type: def.type, help: def.help, lines: '', count: 0, seen: new Set() };
+      fam = newFamily(family, def.type, def.help);
       this.families.set(family, fam);
     }
     return fam;
@@ -248,7 +302,7 @@ export class CollectionBuilder {
       this.add('queuescope_scrape_collector_duration_seconds', { collector: name }, state.durationSeconds);
     }
     const families = new Map<string, FamilyLines>();
-    for (const [name, f] of this.families) families.set(name, { name: f.name, type: f.type, help: f.help, lines: f.lines, count: f.count });
+    for (const [name, f] of this.families) families.set(name, { name: f.name, type: f.type, help: f.help, bytes: f.buf.subarray(0, f.len), count: f.count });
     return new Collection(families, this.at, new Map(this.collectorState));
   }
 }

@@ -56,7 +56,7 @@ export function scrapeResponse(collection: Collection, accept: string | undefine
   if (acceptsGzip(acceptEncoding)) {
     let parts = deflated.get(collection);
     if (!parts) deflated.set(collection, (parts = {}));
-    const head = (parts[format] ??= deflatePart(collection.exposition(format)));
+    const head = (parts[format] ??= deflatePart(collection.expositionBytes(format)));
     return { contentType, body: gzipJoin(head, tail), contentEncoding: 'gzip' };
   }
   return { contentType, body: collection.exposition(format) + tail };

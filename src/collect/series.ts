@@ -10,7 +10,8 @@ import type { Labels, SampleSink, Series } from './types.js';
 /** The series `family{labels}` (labels in the order given). */
 export function series(family: string, labels: Labels): Series {
   const text = labelText(labels);
-  return { family, labels, text, line: `${family}${text} ` };
+  const line = `${family}${text} `;
+  return { family, labels, text, line, bytes: Buffer.from(line, 'utf8') };
 }
 
 /** Writes `value` for `s` into `sink` (through `sink.set` when it has one, else `add`). */

@@ -32,6 +32,8 @@ export interface Series {
   readonly text: string;
   /** `family{k="v",…} `: the sample line up to its value. */
   readonly line: string;
+  /** {@link line} as UTF-8 bytes (copied into the exposition as they are). */
+  readonly bytes: Uint8Array;
 }
 
 /**
