@@ -18,19 +18,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
-import { ComponentsCollector } from '../src/collect/components.js';
-import { ScrapeEngine } from '../src/collect/engine.js';
-import { LayoutCollector } from '../src/collect/queues/layout.js';
-import { listLayout } from '../src/collect/queues/list.js';
-import { streamLayout } from '../src/collect/queues/stream.js';
-import { zsetLayout } from '../src/collect/queues/zset.js';
-import type { RedisCollector } from '../src/collect/types.js';
+import type { ScrapeEngine } from '../src/collect/engine.js';
 import { configSchema, type Config } from '../src/config/schema.js';
 import { SingleNodeExecutor, type BatchExecutor } from '../src/redis/batch.js';
 import { ClusterExecutor } from '../src/redis/cluster.js';
 import { connectRedis } from '../src/redis/connection.js';
 import { keySlot } from '../src/redis/slot.js';
-import { declaredQueues } from '../src/runtime.js';
+import { Runtime } from '../src/runtime.js';
 import { startRedisCluster, type RedisClusterHandle } from '../test/helpers/redis-cluster.js';
 import { startRemoteDelayProxy, type RemoteDelayProxy } from './delay-proxy.js';
 import { commandDelta, commandStats, startRedis, track, type BenchRedis } from './redis.js';
@@ -110,15 +104,9 @@ async function clusterLoader(cluster: RedisClusterHandle): Promise<Redis> {
   return fake as unknown as Redis;
 }
 
-/** The engine Runtime builds for declared queues and components (no discovery, no MySQL), over `executor`. */
+/** The production engine (a Runtime: declared queues and components; the config has no discovery, no MySQL), over `executor`. */
 function engineFor(config: Config, executor: BatchExecutor, log: Logger): ScrapeEngine {
-  const d = declaredQueues(config.queues);
-  const collectors: RedisCollector[] = [];
-  if (d.list.length > 0) collectors.push(new LayoutCollector(listLayout, () => d.list));
-  if (d.stream.length > 0) collectors.push(new LayoutCollector(streamLayout, () => d.stream));
-  if (d.zset.length > 0) collectors.push(new LayoutCollector(zsetLayout, () => d.zset));
-  if (config.components.length > 0) collectors.push(new ComponentsCollector(() => config.components));
-  return new ScrapeEngine({ executor, collectors: () => collectors, cacheForMs: 0, log });
+  return new Runtime(config, log, { executor }).engine;
 }
 
 function configFor(workload: Workload, redis: Record<string, unknown>): Config {

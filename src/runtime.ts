@@ -46,6 +46,15 @@ function declaredCollectors(queues: readonly QueueConfig[]): RedisCollector[] {
   return out;
 }
 
+/** What a Runtime may be handed instead of building it from the config. */
+export interface RuntimeOptions {
+  /**
+   * The batch executor to read Redis through (benchmarks, tests); default
+   * {@link createExecutor} over `config.redis`. The Runtime closes it.
+   */
+  readonly executor?: BatchExecutor;
+}
+
 export class Runtime {
   readonly engine: ScrapeEngine;
   readonly executor: BatchExecutor;
@@ -55,8 +64,9 @@ export class Runtime {
   constructor(
     readonly config: Config,
     private readonly log: Logger,
+    options: RuntimeOptions = {},
   ) {
-    this.executor = createExecutor(config.redis, log);
+    this.executor = options.executor ?? createExecutor(config.redis, log);
     const collectors = declaredCollectors(config.queues);
     if (config.components.length > 0) collectors.push(new ComponentsCollector(() => config.components));
 

@@ -4,6 +4,7 @@
  * (which hands out per-collector {@link SampleSink}s) and then read-only.
  */
 import { familyHeader, formatValue, labelText } from './exposition.js';
+import { CollectorRun, type CollectorOutcome } from './execute.js';
 import type { Family, Sample } from './family.js';
 import { FAMILIES, type FamilyDef } from './families.js';
 import type { Labels, MetricType, SampleSink, Series } from './types.js';
@@ -34,7 +35,7 @@ export class Collection {
     /** Wall clock the collection measured ages against, unix milliseconds. */
     readonly at: number,
     /** Per collector: did it read everything it planned; why not. */
-    readonly collectors: ReadonlyMap<string, { success: boolean; durationSeconds: number; failures: string[] }>,
+    readonly collectors: ReadonlyMap<string, CollectorOutcome>,
   ) {}
 
   private readonly renderedAs: { text?: Buffer; openmetrics?: Buffer } = {};
@@ -203,46 +204,27 @@ function newFamily(name: string, type: MetricType, help: string): BuildingFamily
  */
 export class CollectionBuilder {
   private readonly families = new Map<string, BuildingFamily>();
-  private readonly collectorState = new Map<string, { success: boolean; durationSeconds: number; failures: string[] }>();
+  private readonly runs = new Map<string, CollectorRun>();
 
   constructor(private readonly at: number) {}
 
-  /** A sink whose failures are charged to `collector`. */
-  sink(collector: string): SampleSink {
-    const state = this.collector(collector);
-    return {
-      declare: (family, type, help) => this.declare(family, type, help),
-      add: (family, labels, value) => {
-        if (Number.isNaN(value)) {
-          state.success = false;
-          state.failures.push(`${family}: value is not a number`);
-          return;
-        }
-        this.add(family, labels, value);
-      },
-      set: (series, value) => {
-        if (Number.isNaN(value)) {
-          state.success = false;
-          state.failures.push(`${series.family}: value is not a number`);
-          return;
-        }
-        this.set(series, value);
-      },
-      fail: (reason) => {
-        state.success = false;
-        state.failures.push(reason);
-      },
-    };
+  /**
+   * The run of `collector` in this collection, started on first use (its
+   * clock runs from then). Every sample and failure of a collector goes
+   * through its run's sink.
+   */
+  run(collector: string): CollectorRun {
+    let run = this.runs.get(collector);
+    if (!run) {
+      run = new CollectorRun(collector, this);
+      this.runs.set(collector, run);
+    }
+    return run;
   }
 
-  /** The mutable state of `collector` (created on first use, success = true). */
-  collector(name: string): { success: boolean; durationSeconds: number; failures: string[] } {
-    let state = this.collectorState.get(name);
-    if (!state) {
-      state = { success: true, durationSeconds: 0, failures: [] };
-      this.collectorState.set(name, state);
-    }
-    return state;
+  /** The sink of `collector`'s run (see {@link run}). */
+  sink(collector: string): SampleSink {
+    return this.run(collector).sink;
   }
 
   /** Declares a family (see {@link SampleSink.declare}). */
@@ -295,14 +277,11 @@ export class CollectionBuilder {
     return fam;
   }
 
-  /** Freezes the collection, adding the per-collector success and duration gauges. */
+  /** Freezes the collection; every run reports its success and duration gauges. */
   finish(): Collection {
-    for (const [name, state] of this.collectorState) {
-      this.add('queuescope_scrape_collector_success', { collector: name }, state.success ? 1 : 0);
-      this.add('queuescope_scrape_collector_duration_seconds', { collector: name }, state.durationSeconds);
-    }
+    for (const run of this.runs.values()) run.report(this);
     const families = new Map<string, FamilyLines>();
     for (const [name, f] of this.families) families.set(name, { name: f.name, type: f.type, help: f.help, bytes: f.buf.subarray(0, f.len), count: f.count });
-    return new Collection(families, this.at, new Map(this.collectorState));
+    return new Collection(families, this.at, new Map(this.runs));
   }
 }

@@ -72,12 +72,18 @@ interface FirstBatch {
   readonly timed: readonly { index: number; planned: PlannedCommand }[];
 }
 
+/** The follow-up commands of `pending`, routed, in order. */
+function pendingRouted(pending: readonly Pending[]): RoutedCommand[] {
+  const out: RoutedCommand[] = [];
+  for (const p of pending) for (const command of p.commands) out.push({ command, routingKey: keyOf(command) });
+  return out;
+}
+
 /** Charges a failed batch to every collector that had a step in it (its first reason only). */
 function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], error: string | undefined): void {
   for (const p of steps) {
-    const state = builder.collector(p.collector);
-    state.success = false;
-    if (state.failures.length === 0) state.failures.push(`redis batch failed: ${error ?? 'unknown error'}`);
+    const run = builder.run(p.collector);
+    if (run.success) run.sink.fail(`redis batch failed: ${error ?? 'unknown error'}`);
   }
 }
 
@@ -141,14 +147,13 @@ export class ScrapeEngine {
     const builder = new CollectionBuilder(started);
     const sideDone = Promise.all(
       (this.opts.side ?? []).map(async (side) => {
-        const t0 = performance.now();
-        const sink = builder.sink(side.name);
+        const run = builder.run(side.name);
         try {
-          await side.collect(sink, deadlineMs);
+          await side.collect(run.sink, deadlineMs);
         } catch (err) {
-          sink.fail(`${side.name}: ${(err as Error).message}`);
+          run.sink.fail(`${side.name}: ${(err as Error).message}`);
         }
-        builder.collector(side.name).durationSeconds = (performance.now() - t0) / 1000;
+        run.end();
       }),
     );
     await this.collectRedis(builder, started, deadlineMs);
@@ -166,25 +171,21 @@ export class ScrapeEngine {
   /**
    * The first batch derived from the collectors' steps: which steps send
    * commands, and those commands routed. Built when a collector hands out a
-   * different steps array (a config or discovery change), reused otherwise,
-   * so a scrape only resolves the commands that carry the clock.
+   * different steps array (a config or discovery change) and reused
+   * otherwise, so a scrape only resolves the commands that carry the clock.
    */
   private plan(collectors: readonly RedisCollector[], failures: (string | undefined)[]): FirstBatch {
     const arrays: (readonly ReadStep[] | undefined)[] = [];
-    for (let i = 0; i < collectors.length; i++) {
+    collectors.forEach((c, i) => {
       try {
-        arrays.push(collectors[i]!.steps());
+        arrays.push(c.steps());
       } catch (err) {
         arrays.push(undefined);
         failures[i] = `planning failed: ${(err as Error).message}`;
       }
-    }
+    });
     const cached = this.firstBatch;
-    if (
-      cached &&
-      cached.collectors.length === collectors.length &&
-      cached.arrays.every((a, i) => a === arrays[i] && cached.collectors[i] === collectors[i])
-    ) {
+    if (cached && cached.collectors.length === collectors.length && cached.arrays.every((a, i) => a === arrays[i] && cached.collectors[i] === collectors[i])) {
       return cached;
     }
     const local: PlannedStep[] = [];
@@ -210,70 +211,70 @@ export class ScrapeEngine {
   }
 
   private async collectRedis(builder: CollectionBuilder, nowMs: number, deadlineMs: number): Promise<void> {
-    const t0 = performance.now();
     // The collector list is captured once per scrape: every collector planned is the one reported.
     const collectors = this.opts.collectors();
+    const runs = collectors.map((collector) => builder.run(collector.name));
     const failures: (string | undefined)[] = [];
-    const batch = this.plan(collectors, failures);
-    const sinks = collectors.map((c) => builder.sink(c.name));
-    failures.forEach((f, i) => f !== undefined && sinks[i]!.fail(f));
-    const planned = (p: PlannedStep): Planned => ({ collector: collectors[p.collector]!.name, sink: sinks[p.collector]!, step: p.step });
-    let commands = 0;
-    let roundtrips = 0;
-    let up = true;
+    const plan = this.plan(collectors, failures);
+    failures.forEach((f, i) => f !== undefined && runs[i]!.sink.fail(f));
+    const planned = (p: PlannedStep): Planned => ({ collector: collectors[p.collector]!.name, sink: runs[p.collector]!.sink, step: p.step });
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
     const pending: Pending[] = [];
-    for (const p of batch.local) this.readFirst(planned(p), [], nowMs, pending);
+    for (const p of plan.local) this.readFirst(planned(p), [], nowMs, pending);
     // Two batches at most: the first, and the follow-ups its replies asked for.
-    if (batch.sent.length > 0) {
-      let routed = batch.routed;
-      if (batch.timed.length > 0) {
-        const copy = routed.slice();
-        for (const t of batch.timed) {
-          const command = resolveCommand(t.planned, nowMs);
-          copy[t.index] = { command, routingKey: keyOf(command) };
-        }
-        routed = copy;
+    const tally = { commands: 0, roundtrips: 0 };
+    let routed = plan.routed;
+    if (plan.timed.length > 0) {
+      const copy = routed.slice();
+      for (const t of plan.timed) {
+        const command = resolveCommand(t.planned, nowMs);
+        copy[t.index] = { command, routingKey: keyOf(command) };
       }
-      const result = await this.opts.executor.exec(routed, deadlineMs);
-      commands += routed.length;
-      roundtrips += result.roundtrips;
-      if (!result.ok) {
-        up = false;
-        batchFailed(builder, batch.sent.map(planned), result.error);
-      } else {
-        let offset = 0;
-        for (const p of batch.sent) {
-          const n = p.step.commands.length;
-          this.readFirst(planned(p), result.replies.slice(offset, offset + n), nowMs, pending);
-          offset += n;
-        }
-      }
+      routed = copy;
     }
-    if (up && pending.length > 0) {
-      const routed: RoutedCommand[] = [];
-      for (const p of pending) for (const command of p.commands) routed.push({ command, routingKey: keyOf(command) });
-      const result = await this.opts.executor.exec(routed, deadlineMs);
-      commands += routed.length;
-      roundtrips += result.roundtrips;
-      if (!result.ok) {
-        up = false;
-        batchFailed(builder, pending, result.error);
-      } else {
-        let offset = 0;
-        for (const p of pending) {
-          const n = p.commands.length;
-          this.readFollowUp(p, result.replies.slice(offset, offset + n), nowMs);
-          offset += n;
-        }
-      }
+    const sent = plan.sent.map(planned);
+    let up = await this.batch(builder, sent, (p) => p.step.commands.length, deadlineMs, tally, (p, replies) => this.readFirst(p, replies, nowMs, pending), routed);
+    if (up) {
+      up = await this.batch(builder, pending, (p) => p.commands.length, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs), pendingRouted(pending));
     }
-    const elapsed = (performance.now() - t0) / 1000;
-    for (const collector of collectors) builder.collector(collector.name).durationSeconds = elapsed;
+    // The Redis collectors share the batches: each one's time is the whole Redis part's.
+    for (const run of runs) run.end();
     builder.add('redis_up', {}, up ? 1 : 0);
-    builder.add('queuescope_scrape_redis_commands', {}, commands);
-    builder.add('queuescope_scrape_redis_roundtrips', {}, roundtrips);
+    builder.add('queuescope_scrape_redis_commands', {}, tally.commands);
+    builder.add('queuescope_scrape_redis_roundtrips', {}, tally.roundtrips);
+  }
+
+  /**
+   * Sends `routed` (the commands of `items`, in order, `countOf(item)` each)
+   * as one batch and hands each item its replies; a batch that fails as a
+   * whole is charged to every item's collector.
+   * @returns false when the batch failed (Redis is down for this scrape)
+   */
+  private async batch<P extends Planned>(
+    builder: CollectionBuilder,
+    items: readonly P[],
+    countOf: (item: P) => number,
+    deadlineMs: number,
+    tally: { commands: number; roundtrips: number },
+    read: (item: P, replies: readonly Reply[]) => void,
+    routed: readonly RoutedCommand[],
+  ): Promise<boolean> {
+    if (items.length === 0) return true;
+    const result = await this.opts.executor.exec(routed, deadlineMs);
+    tally.commands += routed.length;
+    tally.roundtrips += result.roundtrips;
+    if (!result.ok) {
+      batchFailed(builder, items, result.error);
+      return false;
+    }
+    let offset = 0;
+    for (const item of items) {
+      const n = countOf(item);
+      read(item, result.replies.slice(offset, offset + n));
+      offset += n;
+    }
+    return true;
   }
 
   /** Reads a first-batch step; a carry with a follow-up joins `pending`. */

@@ -91,9 +91,16 @@ export function assertReadOnly(command: Command): void {
   if (!READ_ONLY_COMMANDS.has(name)) throw new Error(`refusing to send ${name}: queuescope only reads from a monitored Redis`);
 }
 
-function failAll(n: number, error: string, roundtrips: number): BatchResult {
+/**
+ * A batch of `n` commands that failed as a whole: every reply is the same
+ * error, `ok` is false.
+ * @param roundtrips pipelines that were sent before it failed
+ */
+export function failAll(n: number, error: string, roundtrips = 0): BatchResult {
   const err = new Error(error);
-  return { replies: Array.from({ length: n }, () => [err, null] as const), roundtrips, ok: false, error };
+  const replies: Reply[] = new Array(n);
+  for (let i = 0; i < n; i++) replies[i] = [err, null];
+  return { replies, roundtrips, ok: false, error };
 }
 
 /**
@@ -102,7 +109,7 @@ function failAll(n: number, error: string, roundtrips: number): BatchResult {
  */
 export async function execPipeline(client: Redis, commands: readonly Command[], deadlineMs: number): Promise<BatchResult> {
   if (commands.length === 0) return { replies: [], roundtrips: 0, ok: true };
-  if (client.status !== 'ready' && !(await connectionSettles(client, deadlineMs))) {
+  if (client.status !== 'ready' && !(await whenReady(client, deadlineMs))) {
     return failAll(commands.length, `redis not connected (${client.status})`, 0);
   }
   const remaining = deadlineMs - Date.now();
@@ -129,36 +136,6 @@ export async function execPipeline(client: Redis, commands: readonly Command[], 
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** ioredis states in which a connection attempt is under way (as opposed to waiting to retry). */
-const CONNECTING = new Set(['wait', 'connecting', 'connect']);
-
-/**
- * Waits, at most until `deadlineMs`, for a connection attempt in progress to
- * finish, so the first scrape after start (or right after a reconnect) is not
- * reported down only because the handshake was still running. A client that
- * is merely waiting for its next retry is not waited for: that would make
- * every scrape during an outage take the whole budget.
- * @returns true when the client is ready.
- */
-async function connectionSettles(client: Redis, deadlineMs: number): Promise<boolean> {
-  if (!CONNECTING.has(client.status)) return false;
-  return new Promise<boolean>((resolve) => {
-    const done = (ready: boolean) => {
-      clearTimeout(timer);
-      client.off('ready', onReady);
-      client.off('error', onFail);
-      client.off('close', onFail);
-      resolve(ready);
-    };
-    const onReady = () => done(true);
-    const onFail = () => done(false);
-    const timer = setTimeout(onFail, Math.max(0, deadlineMs - Date.now()));
-    client.once('ready', onReady);
-    client.once('error', onFail);
-    client.once('close', onFail);
-  });
 }
 
 function isConnectionError(err: Error): boolean {
@@ -210,8 +187,7 @@ export class SingleNodeExecutor implements BatchExecutor {
 
   async exec(commands: readonly RoutedCommand[], deadlineMs: number): Promise<BatchResult> {
     for (const c of commands) assertReadOnly(c.command);
-    // A connection being set up (first scrape after start, a probe target just opened) is worth waiting for.
-    if (commands.length > 0 && this.client.status !== 'ready') await whenReady(this.client, deadlineMs);
+    // execPipeline waits for a connection being set up (first scrape after start, a probe target just opened).
     return execPipeline(this.client, commands.map((c) => c.command), deadlineMs);
   }
 

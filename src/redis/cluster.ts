@@ -23,8 +23,8 @@ import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Command, Reply } from './command.js';
 import type { RedisConfig } from '../config/schema.js';
-import { assertReadOnly, execPipeline, keyOf, scanNode, whenReady, type BatchExecutor, type BatchResult, type RoutedCommand, type ScanOptions } from './batch.js';
-import { baseOptions, watchConnection } from './connection.js';
+import { assertReadOnly, execPipeline, failAll, keyOf, scanNode, whenReady, type BatchExecutor, type BatchResult, type RoutedCommand, type ScanOptions } from './batch.js';
+import { baseOptions, reconnectDelayMs, watchConnection } from './connection.js';
 import { keySlot, SLOT_COUNT } from './slot.js';
 
 /** `HOST:PORT` (IPv6 as `[addr]:port`) → ioredis host and port. */
@@ -77,14 +77,6 @@ interface Slotted {
   readonly index: number;
   readonly asking: boolean;
 }
-
-function failAll(n: number, error: string): BatchResult {
-  const err = new Error(error);
-  return { replies: Array.from({ length: n }, () => [err, null] as const), roundtrips: 0, ok: false, error };
-}
-
-/** Backoff for reconnects, ms (matches connection.ts: up to 2 s, forever). */
-const backoff = (times: number): number => Math.min(100 * 2 ** Math.min(times, 5), 2000);
 
 /**
  * Executes scrape batches against a Redis Cluster (config `redis.cluster`).
@@ -147,7 +139,7 @@ export class ClusterExecutor implements BatchExecutor {
         scaleReads: 'master',
         slotsRefreshTimeout: cfg.connectTimeout,
         slotsRefreshInterval: options.slotsRefreshIntervalMs ?? 5000,
-        clusterRetryStrategy: backoff,
+        clusterRetryStrategy: reconnectDelayMs,
         ...(options.natMap ? { natMap: { ...options.natMap } } : {}),
       },
     );

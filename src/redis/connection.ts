@@ -11,6 +11,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
+import { Outage } from '../log-once.js';
 
 /** TLS options from config file paths (`redis.tls`), or undefined when TLS is off. */
 export function tlsOptions(cfg: Pick<RedisConfig, 'tls' | 'url'>): ConnectionOptions | undefined {
@@ -26,6 +27,15 @@ export function tlsOptions(cfg: Pick<RedisConfig, 'tls' | 'url'>): ConnectionOpt
   return opts;
 }
 
+/**
+ * Delay before reconnect attempt `times` (1, 2, …), ms: 200 ms doubling up to
+ * 2 s, forever (a restarted Redis must heal on its own, without hammering it).
+ * Every client to a monitored Redis (standalone, Sentinel, Cluster) uses it.
+ */
+export function reconnectDelayMs(times: number): number {
+  return Math.min(100 * 2 ** Math.min(times, 5), 2000);
+}
+
 /** ioredis options shared by every connection the sidecar opens to a monitored Redis. */
 export function baseOptions(cfg: RedisConfig): RedisOptions {
   const opts: RedisOptions = {
@@ -36,8 +46,7 @@ export function baseOptions(cfg: RedisConfig): RedisOptions {
     maxRetriesPerRequest: 0,
     lazyConnect: true,
     enableReadyCheck: true,
-    // Reconnect forever, backing off to 2 s: Redis restarts must heal on their own.
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    retryStrategy: reconnectDelayMs,
     connectionName: 'queuescope',
   };
   if (cfg.username) opts.username = cfg.username;
@@ -63,15 +72,11 @@ export function connectRedis(cfg: RedisConfig, log: Logger): Redis {
 
 /** Logs connection state changes (not every retry) for a client. */
 export function watchConnection(client: Pick<Redis, 'on'>, name: string, log: Logger): void {
-  let lastError = '';
+  const outage = new Outage();
   client.on('error', (err: Error) => {
-    if (err.message !== lastError) {
-      lastError = err.message;
-      log.warn({ redis: name, err: err.message }, 'redis connection error');
-    }
+    if (outage.fail(err.message)) log.warn({ redis: name, err: err.message }, 'redis connection error');
   });
   client.on('ready', () => {
-    if (lastError !== '') log.info({ redis: name }, 'redis connection restored');
-    lastError = '';
+    if (outage.recover()) log.info({ redis: name }, 'redis connection restored');
   });
 }

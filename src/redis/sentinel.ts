@@ -18,10 +18,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { parseHostPort } from './cluster.js';
-import { baseOptions, tlsOptions, watchConnection } from './connection.js';
-
-/** Back-off between rounds over every sentinel, ms: up to 2 s, forever. */
-const sentinelBackoff = (times: number): number => Math.min(100 * 2 ** Math.min(times, 5), 2000);
+import { baseOptions, reconnectDelayMs, tlsOptions, watchConnection } from './connection.js';
 
 /**
  * ioredis options for `redis.sentinel`. `sentinel.password` / `username`
@@ -39,7 +36,7 @@ export function sentinelOptions(cfg: RedisConfig): RedisOptions {
     role: 'master',
     db: s.db,
     sentinelCommandTimeout: cfg.connectTimeout,
-    sentinelRetryStrategy: sentinelBackoff,
+    sentinelRetryStrategy: reconnectDelayMs,
     failoverDetector: true,
   };
   if (s.password) opts.sentinelPassword = s.password;

@@ -1,15 +1,16 @@
 /**
- * Executor for a standalone Redis (`redis.url`): scrape batches go over a
- * {@link RawRedisConnection} (one RESP2 write, one streaming parse, one timer
- * per batch); SCAN paging for discovery, which is not on the hot path, keeps
- * using an ioredis client.
+ * Executor for a standalone Redis (`redis.url`): scrape batches and
+ * discovery's SCAN pages go over one {@link RawRedisConnection} (one RESP2
+ * write, one streaming parse, one timer per batch), so one connection, with
+ * one rule for a failed batch, is held to the monitored Redis.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
-import { assertReadOnly, scanNode, whenReady, type BatchExecutor, type BatchResult, type RoutedCommand, type ScanOptions } from './batch.js';
-import { connectRedis, tlsOptions } from './connection.js';
+import { Outage } from '../log-once.js';
+import { assertReadOnly, type BatchExecutor, type BatchResult, type RoutedCommand, type ScanOptions } from './batch.js';
+import type { Command } from './command.js';
+import { tlsOptions } from './connection.js';
 import { parseRedisUrl, RawRedisConnection, type RawConnectionOptions } from './raw-connection.js';
 
 /** {@link RawConnectionOptions} for `cfg` (`redis.username`/`password` override the URL's). */
@@ -31,20 +32,18 @@ export function rawOptions(cfg: RedisConfig): RawConnectionOptions {
 }
 
 /**
- * Standalone executor: {@link exec} over a raw RESP2 socket, {@link scanKeys}
- * over ioredis. Failed batches are logged once per distinct error (URL
- * redacted), like the ioredis connections' state changes.
+ * Standalone executor over one raw RESP2 socket. Failed batches are logged
+ * once per distinct error (URL redacted), and once more when batches succeed
+ * again, like the ioredis connections' state changes.
  */
 export class StandaloneExecutor implements BatchExecutor {
   private readonly raw: RawRedisConnection;
-  private readonly client: Redis;
   private readonly name: string;
-  private lastError = '';
+  private readonly outage = new Outage();
 
   /** @throws Error when `cfg.url` cannot be parsed (the message has no credentials). */
   constructor(private readonly cfg: RedisConfig, private readonly log: Logger) {
     this.raw = new RawRedisConnection(rawOptions(cfg));
-    this.client = connectRedis(cfg, log);
     this.name = redactUrl(cfg.url);
   }
 
@@ -57,28 +56,35 @@ export class StandaloneExecutor implements BatchExecutor {
       plain[i] = c;
     }
     const result = await this.raw.exec(plain, deadlineMs);
-    if (!result.ok && result.error !== this.lastError) {
-      this.lastError = result.error ?? '';
-      this.log.warn({ redis: this.name, err: result.error }, 'redis scrape batch failed');
-    } else if (result.ok && this.lastError !== '' && commands.length > 0) {
+    if (!result.ok) {
+      if (this.outage.fail(result.error ?? '')) this.log.warn({ redis: this.name, err: result.error }, 'redis scrape batch failed');
+    } else if (commands.length > 0 && this.outage.recover()) {
       this.log.info({ redis: this.name }, 'redis scrape batches succeed again');
-      this.lastError = '';
     }
     return result;
   }
 
   /**
-   * SCANs the server to the end through ioredis (waits up to
-   * `redis.connectTimeout` for a connection being set up).
-   * @throws the connection's error when Redis is unreachable.
+   * SCANs the server to the end, one page per batch on the same connection;
+   * each page may take `redis.connectTimeout` (to connect) plus
+   * `redis.commandTimeout`.
+   * @throws Error with the connection's reason when a page fails (Redis unreachable).
    */
   async scanKeys(opts: ScanOptions, onKeys: (keys: string[]) => boolean | void): Promise<void> {
-    if (this.client.status !== 'ready') await whenReady(this.client, Date.now() + this.cfg.connectTimeout);
-    await scanNode(this.client, opts, onKeys);
+    let cursor = '0';
+    do {
+      const command: Command = ['SCAN', cursor, 'MATCH', opts.match, 'COUNT', opts.count, ...(opts.type ? ['TYPE', opts.type] : [])];
+      const result = await this.raw.exec([command], Date.now() + this.cfg.connectTimeout + this.cfg.commandTimeout);
+      const [err, page] = result.replies[0] ?? [new Error(result.error ?? 'no reply'), null];
+      if (!result.ok || err) throw err ?? new Error(result.error ?? 'redis batch failed');
+      if (!Array.isArray(page) || page.length !== 2 || !Array.isArray(page[1])) throw new Error('SCAN: unexpected reply');
+      cursor = String(page[0]);
+      const keys = (page[1] as unknown[]).map((k) => String(k));
+      if (keys.length > 0 && onKeys(keys) === false) return;
+    } while (cursor !== '0');
   }
 
   async close(): Promise<void> {
     await this.raw.close();
-    this.client.disconnect();
   }
 }

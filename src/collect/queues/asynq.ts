@@ -21,10 +21,10 @@
  */
 import { z } from 'zod';
 import { thresholds } from '../../config/fields.js';
-import { attempt, counterValue, flag, int, parseNumber, stringOrNull } from '../replies.js';
+import { attempt, flag, int, parseNumber, stringOrNull } from '../replies.js';
 import { ReplyError, type ReadStep } from '../types.js';
-import { defineFramework } from './framework.js';
-import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
+import { addNamed, defineFramework } from './framework.js';
+import { addCounters, addTaskCounts, oldestTaskAge, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** An asynq queue: `name` is the asynq queue name (the `queue` label). */
 export type AsynqQueue = QueueIdentity;
@@ -90,14 +90,8 @@ export const asynqLayout: QueueLayout<AsynqQueue> = {
         const waiting = attempt(sink, int, r[0], `LLEN ${k.pending}`);
         if (waiting !== undefined) sink.add('queue_tasks', { ...labels, state: 'waiting' }, waiting);
         const oldestId = attempt(sink, stringOrNull, r[1], `LINDEX ${k.pending} -1`);
-        COUNTED.forEach((state, i) => {
-          const n = attempt(sink, int, r[2 + i], what[i]!);
-          if (n !== undefined) sink.add('queue_tasks', { ...labels, state }, n);
-        });
-        const processed = attempt(sink, counterValue, r[7], `GET ${k.processed}`);
-        if (processed !== undefined) sink.add('queue_processed_total', labels, processed);
-        const failed = attempt(sink, counterValue, r[8], `GET ${k.failed}`);
-        if (failed !== undefined) sink.add('queue_failed_total', labels, failed);
+        addTaskCounts(sink, labels, r, 2, COUNTED, what);
+        addCounters(sink, labels, r[7], `GET ${k.processed}`, r[8], `GET ${k.failed}`);
         const paused = attempt(sink, flag, r[9], `EXISTS ${k.paused}`);
         if (paused !== undefined) sink.add('queue_paused', labels, paused);
         if (oldestId === null || oldestId === undefined) {
@@ -106,16 +100,8 @@ export const asynqLayout: QueueLayout<AsynqQueue> = {
         }
         return oldestId;
       },
-      then: {
-        commands: (oldestId) => [['HGET', k.task(oldestId), 'pending_since']],
-        read(r, oldestId, sink, nowMs) {
-          const taskKey = k.task(oldestId);
-          const since = stringOrNull(r[0], `HGET ${taskKey} pending_since`);
-          // Dequeued between the batches (dequeueCmd HDELs pending_since): unknown this scrape.
-          if (since === null) return;
-          sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, pendingSinceMs(since, `HGET ${taskKey} pending_since`)));
-        },
-      },
+      // A task dequeued between the batches (dequeueCmd HDELs pending_since) has no age this scrape.
+      then: oldestTaskAge(labels, k.task, 'pending_since', pendingSinceMs),
     };
     return [step];
   },
@@ -135,12 +121,7 @@ export const asynq = defineFramework({
     registryKey: () => ASYNQ_QUEUES,
     ownedPrefix: () => 'asynq:',
     find(e, ctx) {
-      for (const name of ctx.members ?? []) {
-        const key = asynqKeys(name).pending;
-        if (ctx.seen(name) || ctx.declaredKey(key)) continue;
-        if (!ctx.admit(name)) break;
-        ctx.add({ name, key, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
-      }
+      addNamed(ctx, ctx.members ?? [], (name) => ({ name, key: asynqKeys(name).pending, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold }));
     },
   },
 });

@@ -37,7 +37,7 @@ import { thresholds } from '../../config/fields.js';
 import { escapeGlob } from '../../redis/glob.js';
 import { array, attempt, flag, int, numericString } from '../replies.js';
 import type { ReadStep } from '../types.js';
-import { defineFramework } from './framework.js';
+import { addNamed, defineFramework } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** A BullMQ queue: `name` is the queue name, `prefix` the key prefix (`bull`). */
@@ -227,12 +227,7 @@ export const bullmq = defineFramework({
         if (!c) return;
         if ((c.marker === 'meta' && type === 'hash') || (c.marker === 'id' && type === 'string')) ok.add(c.name);
       });
-      for (const name of [...ok].sort()) {
-        const key = bullmqKeys(e.prefix, name).wait;
-        if (ctx.seen(name) || ctx.declaredKey(key)) continue;
-        if (!ctx.admit(name)) break;
-        ctx.add({ name, key, prefix: e.prefix, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
-      }
+      addNamed(ctx, [...ok].sort(), (name) => ({ name, key: bullmqKeys(e.prefix, name).wait, prefix: e.prefix, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold }));
     },
   },
 });

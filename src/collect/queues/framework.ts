@@ -128,3 +128,35 @@ export function defineFramework<Q extends QueueIdentity, DS extends DiscoverEntr
 ): FrameworkModule<Q, DS, QS> {
   return module;
 }
+
+/**
+ * Adds the queues a framework names itself (registry members, marker keys):
+ * in order, skipping names already found and queues whose main key is
+ * declared, until `maxQueues`.
+ * @param own also mark each main key as this framework's (before the checks), so pattern phases skip it
+ */
+export function addNamed<Q extends QueueIdentity>(ctx: FindContext<Q>, names: Iterable<string>, queueOf: (name: string) => Q, own = false): void {
+  for (const name of names) {
+    const queue = queueOf(name);
+    if (own) ctx.own(queue.key);
+    if (ctx.seen(name) || ctx.declaredKey(queue.key)) continue;
+    if (!ctx.admit(name)) break;
+    ctx.add(queue);
+  }
+}
+
+/**
+ * Pattern discovery (stream, list): SCAN MATCH `match` TYPE `type`, leaving
+ * out keys already found, declared queues (by key or name) and keys another
+ * configured framework owns; the found keys are added sorted.
+ */
+export async function findByPattern<Q extends QueueIdentity>(ctx: FindContext<Q>, match: string, type: string, queueOf: (key: string) => Q): Promise<void> {
+  const found: string[] = [];
+  await ctx.scan(match, type, (key) => {
+    if (ctx.seen(key) || ctx.declaredKey(key) || ctx.declaredName(key) || ctx.ownedByOther(key)) return;
+    if (!ctx.admit(key)) return;
+    found.push(key);
+  });
+  found.sort();
+  for (const key of found) ctx.add(queueOf(key));
+}

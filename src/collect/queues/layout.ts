@@ -4,8 +4,10 @@
  * does the rest. A layout is one part of a framework module (`framework.ts`).
  */
 import { DEFAULT_BACKLOG_THRESHOLD, DEFAULT_LATENCY_THRESHOLD_MS } from '../../config/fields.js';
+import type { Reply } from '../../redis/command.js';
+import { attempt, counterValue, int, stringOrNull } from '../replies.js';
 import { put, series } from '../series.js';
-import type { ReadStep, SampleSink } from '../types.js';
+import type { FollowUp, Labels, ReadStep, SampleSink } from '../types.js';
 
 /** The normalised states of `queue_tasks` (shared/spec/metrics.md, state table). */
 export type QueueState = 'waiting' | 'active' | 'scheduled' | 'retry' | 'dead' | 'completed';
@@ -123,4 +125,46 @@ const NO_DEPLOYMENTS: readonly string[] = [];
 /** Age in seconds of an event at `tsMs` seen at `nowMs`, never negative (clock skew). */
 export function ageSeconds(nowMs: number, tsMs: number): number {
   return Math.max(0, (nowMs - tsMs) / 1000);
+}
+
+/**
+ * Adds `queue_tasks{state}` for integer replies (LLEN, ZCARD) `replies[from + i]`
+ * of `states[i]`; an unreadable reply is reported and its sample left out.
+ * @param what per state, the command text failures name
+ */
+export function addTaskCounts(sink: SampleSink, labels: Labels, replies: readonly Reply[], from: number, states: readonly QueueState[], what: readonly string[]): void {
+  states.forEach((state, i) => {
+    const n = attempt(sink, int, replies[from + i], what[i] ?? '');
+    if (n !== undefined) sink.add('queue_tasks', { ...labels, state }, n);
+  });
+}
+
+/**
+ * Adds `queue_processed_total` and `queue_failed_total` from two GET replies
+ * of all-time counters (a missing key reads 0; processed counts failures too).
+ */
+export function addCounters(sink: SampleSink, labels: Labels, processed: Reply | undefined, processedWhat: string, failed: Reply | undefined, failedWhat: string): void {
+  const p = attempt(sink, counterValue, processed, processedWhat);
+  if (p !== undefined) sink.add('queue_processed_total', labels, p);
+  const f = attempt(sink, counterValue, failed, failedWhat);
+  if (f !== undefined) sink.add('queue_failed_total', labels, f);
+}
+
+/**
+ * The follow-up that reads the oldest task's enqueue time from its hash:
+ * HGET `keyOf(id)` `field`, parsed by `toMs` into unix ms, into
+ * `queue_oldest_task_age_seconds`. A missing field (the task was taken
+ * between the batches) leaves the age unknown this scrape, without a failure.
+ * @param toMs parses the field; throws ReplyError when it is not a timestamp
+ */
+export function oldestTaskAge(labels: Labels, keyOf: (id: string) => string, field: string, toMs: (text: string, what: string) => number): FollowUp<string> {
+  return {
+    commands: (id) => [['HGET', keyOf(id), field]],
+    read(replies, id, sink, nowMs) {
+      const what = `HGET ${keyOf(id)} ${field}`;
+      const text = stringOrNull(replies[0], what);
+      if (text === null) return;
+      sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, toMs(text, what)));
+    },
+  };
 }

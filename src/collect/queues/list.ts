@@ -16,7 +16,7 @@ import type { Reply } from '../../redis/command.js';
 import { array, attempt, counterValue, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
 import { put, series } from '../series.js';
 import { clock, type PlannedCommand, type ReadStep, type SampleSink, type Series } from '../types.js';
-import { defineFramework } from './framework.js';
+import { defineFramework, findByPattern } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** A declared list queue (`queues:` entry of `type: list`). */
@@ -238,17 +238,9 @@ export const list = defineFramework({
     byDefault: false,
     phase: 'pattern',
     collector: 'discovered_list',
-    async find(e, ctx) {
-      const found: string[] = [];
-      await ctx.scan(e.match, 'list', (key) => {
-        if (ctx.seen(key) || ctx.declaredKey(key) || ctx.declaredName(key) || ctx.ownedByOther(key)) return;
-        if (!ctx.admit(key)) return;
-        found.push(key);
-      });
-      found.sort();
-      for (const key of found) {
-        ctx.add({ name: key, key, type: 'list', oldestAt: e.oldestAt, windows: [60_000], backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
-      }
-    },
+    find: (e, ctx) =>
+      findByPattern(ctx, e.match, 'list', (key) => ({
+        name: key, key, type: 'list' as const, oldestAt: e.oldestAt, windows: [60_000], backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold,
+      })),
   },
 });

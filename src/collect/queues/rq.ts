@@ -27,11 +27,10 @@
  */
 import { z } from 'zod';
 import { thresholds } from '../../config/fields.js';
-import type { Command } from '../../redis/command.js';
 import { attempt, int, parseTimestampMs, stringOrNull } from '../replies.js';
 import { clock, ReplyError, type PlannedCommand, type ReadStep } from '../types.js';
-import { defineFramework } from './framework.js';
-import { ageSeconds, type QueueIdentity, type QueueLayout, type QueueState } from './layout.js';
+import { addNamed, defineFramework } from './framework.js';
+import { oldestTaskAge, type QueueIdentity, type QueueLayout, type QueueState } from './layout.js';
 
 /** An RQ queue: `name` is the queue name (`rq:queue:<name>`). */
 export type RqQueue = QueueIdentity;
@@ -52,6 +51,17 @@ export function rqKeys(name: string) {
     deferred: `rq:deferred:${name}`,
     job: (id: string) => `rq:job:${id}`,
   };
+}
+
+/**
+ * Reads a job's `enqueued_at` (`utils.utcformat`, UTC without zone).
+ * @returns unix ms
+ * @throws ReplyError when it is not a timestamp
+ */
+function enqueuedAtMs(at: string, what: string): number {
+  const ms = parseTimestampMs(at);
+  if (ms === undefined) throw new ReplyError(`${what}: ${JSON.stringify(at.slice(0, 40))} is not a timestamp`);
+  return ms;
 }
 
 /** Registries RQ cleans up on count(), in command order: live entries = all − those scored in [0, now]. */
@@ -91,18 +101,8 @@ export const rqLayout: QueueLayout<RqQueue> = {
         }
         return oldestId;
       },
-      then: {
-        commands: (oldestId): Command[] => [['HGET', k.job(oldestId), 'enqueued_at']],
-        read(r, oldestId, sink, nowMs) {
-          const jobKey = k.job(oldestId);
-          const at = stringOrNull(r[0], `HGET ${jobKey} enqueued_at`);
-          // Dequeued and deleted between the batches, or a stale id RQ would skip: unknown this scrape.
-          if (at === null) return;
-          const ms = parseTimestampMs(at);
-          if (ms === undefined) throw new ReplyError(`HGET ${jobKey} enqueued_at: ${JSON.stringify(at.slice(0, 40))} is not a timestamp`);
-          sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ms));
-        },
-      },
+      // A job dequeued and deleted between the batches, or a stale id RQ would skip, has no age this scrape.
+      then: oldestTaskAge(labels, k.job, 'enqueued_at', enqueuedAtMs),
     };
     return [step];
   },
@@ -119,14 +119,8 @@ export const rq = defineFramework({
     registryKey: () => RQ_QUEUES,
     ownedPrefix: () => 'rq:',
     find(e, ctx) {
-      for (const member of ctx.members ?? []) {
-        if (!member.startsWith(RQ_QUEUE_PREFIX)) continue;
-        const name = member.slice(RQ_QUEUE_PREFIX.length);
-        const key = rqKeys(name).queue;
-        if (name === '' || ctx.seen(name) || ctx.declaredKey(key)) continue;
-        if (!ctx.admit(name)) break;
-        ctx.add({ name, key, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
-      }
+      const names = (ctx.members ?? []).filter((m) => m.startsWith(RQ_QUEUE_PREFIX) && m.length > RQ_QUEUE_PREFIX.length).map((m) => m.slice(RQ_QUEUE_PREFIX.length));
+      addNamed(ctx, names, (name) => ({ name, key: rqKeys(name).queue, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold }));
     },
   },
 });

@@ -20,10 +20,10 @@
  */
 import { z } from 'zod';
 import { thresholds } from '../../config/fields.js';
-import { attempt, counterValue, flag, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
+import { attempt, flag, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
 import type { ReadStep } from '../types.js';
-import { defineFramework } from './framework.js';
-import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
+import { addNamed, defineFramework } from './framework.js';
+import { addCounters, addTaskCounts, ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** A Sidekiq queue; `namespace` is the key prefix including its colon (`''` or `myapp:`). */
 export type SidekiqQueue = QueueIdentity & { readonly namespace: string };
@@ -112,7 +112,7 @@ const GLOBAL_STATES = ['scheduled', 'retry', 'dead'] as const;
 export function sidekiqGlobalStep(ns: string): ReadStep {
   const k = sidekiqKeys(ns);
   const labels = { queue: SIDEKIQ_GLOBAL_QUEUE, framework: 'sidekiq' };
-  const zsets = [k.schedule, k.retry, k.dead];
+  const zsets = [k.schedule, k.retry, k.dead].map((key) => `ZCARD ${key}`);
   return {
     commands: [
       ['ZCARD', k.schedule],
@@ -122,14 +122,8 @@ export function sidekiqGlobalStep(ns: string): ReadStep {
       ['GET', k.failed],
     ],
     read(r, sink) {
-      GLOBAL_STATES.forEach((state, i) => {
-        const n = attempt(sink, int, r[i], `ZCARD ${zsets[i]}`);
-        if (n !== undefined) sink.add('queue_tasks', { ...labels, state }, n);
-      });
-      const processed = attempt(sink, counterValue, r[3], `GET ${k.processed}`);
-      if (processed !== undefined) sink.add('queue_processed_total', labels, processed);
-      const failed = attempt(sink, counterValue, r[4], `GET ${k.failed}`);
-      if (failed !== undefined) sink.add('queue_failed_total', labels, failed);
+      addTaskCounts(sink, labels, r, 0, GLOBAL_STATES, zsets);
+      addCounters(sink, labels, r[3], `GET ${k.processed}`, r[4], `GET ${k.failed}`);
       return undefined;
     },
   };
@@ -152,13 +146,8 @@ export const sidekiq = defineFramework({
       const ns = sidekiqPrefix(e.namespace);
       const names = ctx.members ?? [];
       if (names.length > 0) ctx.addDeployment(ns);
-      for (const name of names) {
-        const key = sidekiqKeys(ns).queue(name);
-        ctx.own(key);
-        if (ctx.seen(name) || ctx.declaredKey(key)) continue;
-        if (!ctx.admit(name)) break;
-        ctx.add({ name, key, namespace: ns, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
-      }
+      const keys = sidekiqKeys(ns);
+      addNamed(ctx, names, (name) => ({ name, key: keys.queue(name), namespace: ns, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold }), true);
     },
   },
 });

@@ -16,7 +16,7 @@ import type { Command, Reply } from '../../redis/command.js';
 import { array, attempt, flatMap, int, nextStreamId, streamIdMs, value } from '../replies.js';
 import { put, series } from '../series.js';
 import { ReplyError, type Series, type PlannedCommand, type ReadStep, type SampleSink } from '../types.js';
-import { defineFramework } from './framework.js';
+import { defineFramework, findByPattern } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** A declared stream queue (`queues:` entry of `type: stream`). */
@@ -277,17 +277,9 @@ export const stream = defineFramework({
     byDefault: true,
     phase: 'pattern',
     collector: 'discovered_stream',
-    async find(e, ctx) {
-      const found: string[] = [];
-      await ctx.scan(e.match, 'stream', (key) => {
-        if (ctx.seen(key) || ctx.declaredKey(key) || ctx.declaredName(key) || ctx.ownedByOther(key)) return;
-        if (!ctx.admit(key)) return;
-        found.push(key);
-      });
-      found.sort();
-      for (const key of found) {
-        ctx.add({ name: key, key, type: 'stream', groups: [], consumers: e.consumers, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold });
-      }
-    },
+    find: (e, ctx) =>
+      findByPattern(ctx, e.match, 'stream', (key) => ({
+        name: key, key, type: 'stream' as const, groups: [], consumers: e.consumers, backlogThreshold: e.backlogThreshold, latencyThreshold: e.latencyThreshold,
+      })),
   },
 });
