@@ -261,15 +261,36 @@ export class ScrapeEngine {
     routed: readonly RoutedCommand[],
   ): Promise<boolean> {
     if (items.length === 0) return true;
-    const result = await this.opts.executor.exec(routed, deadlineMs);
+    // Streamed: each item is read as soon as its last reply is parsed (while later replies
+    // are still arriving), and no batch-sized reply array is kept alive.
+    let next = 0;
+    let current: Reply[] = [];
+    let want = 0;
+    const advance = (): void => {
+      // Items that sent no commands (an empty follow-up) are read at once.
+      while (next < items.length && (want = countOf(items[next]!)) === 0) read(items[next++]!, []);
+      current = new Array<Reply>(want);
+    };
+    advance();
+    let filled = 0;
+    const onReply = (_index: number, reply: Reply): void => {
+      current[filled++] = reply;
+      if (filled < want) return;
+      const item = items[next++]!;
+      filled = 0;
+      read(item, current);
+      advance();
+    };
+    const result = await this.opts.executor.exec(routed, deadlineMs, onReply);
     tally.commands += routed.length;
     tally.roundtrips += result.roundtrips;
     if (!result.ok) {
       batchFailed(builder, items, result.error);
       return false;
     }
+    if (result.streamed) return true;
     let offset = 0;
-    for (const item of items) {
+    for (const item of items.slice(next)) {
       const n = countOf(item);
       read(item, result.replies.slice(offset, offset + n));
       offset += n;
