@@ -192,8 +192,10 @@ function writeValue(fam: BuildingFamily, value: number): void {
   buf[fam.len++] = 10;
 }
 
-function newFamily(name: string, type: MetricType, help: string): BuildingFamily {
-  return { name, type, help, buf: Buffer.allocUnsafe(INITIAL_FAMILY_BYTES), len: 0, count: 0, seen: new Set() };
+function newFamily(name: string, type: MetricType, help: string, hint = 0): BuildingFamily {
+  // A little headroom over last time's size: a few more queues or longer values do not reallocate.
+  const size = hint > 0 ? Math.ceil(hint * 1.05) + INITIAL_FAMILY_BYTES : INITIAL_FAMILY_BYTES;
+  return { name, type, help, buf: Buffer.allocUnsafe(size), len: 0, count: 0, seen: new Set() };
 }
 
 /**
@@ -206,7 +208,15 @@ export class CollectionBuilder {
   private readonly families = new Map<string, BuildingFamily>();
   private readonly runs = new Map<string, CollectorRun>();
 
-  constructor(private readonly at: number) {}
+  /**
+   * @param at the collection's wall clock, unix ms
+   * @param sizeHints bytes each family took in the previous collection (updated by
+   *   {@link finish}): a family's buffer starts that large instead of doubling up to it
+   */
+  constructor(
+    private readonly at: number,
+    private readonly sizeHints?: Map<string, number>,
+  ) {}
 
   /**
    * The run of `collector` in this collection, started on first use (its
@@ -229,7 +239,7 @@ export class CollectionBuilder {
 
   /** Declares a family (see {@link SampleSink.declare}). */
   declare(name: string, type: MetricType, help: string): void {
-    if (!this.families.has(name)) this.families.set(name, newFamily(name, type, help));
+    if (!this.families.has(name)) this.families.set(name, newFamily(name, type, help, this.sizeHints?.get(name)));
   }
 
   /**
@@ -271,7 +281,7 @@ export class CollectionBuilder {
     if (!fam) {
       const def = (FAMILIES as Record<string, FamilyDef>)[family];
       if (!def) throw new Error(`metric family ${family} is not declared`);
-      fam = newFamily(family, def.type, def.help);
+      fam = newFamily(family, def.type, def.help, this.sizeHints?.get(family));
       this.families.set(family, fam);
     }
     return fam;
@@ -281,7 +291,10 @@ export class CollectionBuilder {
   finish(): Collection {
     for (const run of this.runs.values()) run.report(this);
     const families = new Map<string, FamilyLines>();
-    for (const [name, f] of this.families) families.set(name, { name: f.name, type: f.type, help: f.help, bytes: f.buf.subarray(0, f.len), count: f.count });
+    for (const [name, f] of this.families) {
+      families.set(name, { name: f.name, type: f.type, help: f.help, bytes: f.buf.subarray(0, f.len), count: f.count });
+      this.sizeHints?.set(name, f.len);
+    }
     return new Collection(families, this.at, new Map(this.runs));
   }
 }

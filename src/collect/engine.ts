@@ -96,6 +96,8 @@ export class ScrapeEngine {
   private lastFinishedAt = 0;
   private readonly loggedReasons = new Set<string>();
   private firstBatch: FirstBatch | undefined;
+  /** Bytes per family in the last collection (see CollectionBuilder). */
+  private readonly sizeHints = new Map<string, number>();
   private readonly now: () => number;
   /** Number of collections actually run (tests and the load benchmark read it). */
   collections = 0;
@@ -144,7 +146,7 @@ export class ScrapeEngine {
         this.opts.log.warn({ err: (err as Error).message }, 'preparing the collection failed');
       }
     }
-    const builder = new CollectionBuilder(started);
+    const builder = new CollectionBuilder(started, this.sizeHints);
     const sideDone = Promise.all(
       (this.opts.side ?? []).map(async (side) => {
         const run = builder.run(side.name);
