@@ -6,6 +6,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { resolveConfig, type ResolveOptions } from './config/load.js';
+import { parseHostPort } from './host-port.js';
 import { createLogger } from './log.js';
 
 /** How long shutdown may take before the process exits anyway, ms. */
@@ -42,7 +43,6 @@ export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>): Prom
 
 /** Splits `host:port` (IPv6 in brackets) for `listen()`. */
 export function splitHostPort(listen: string): [string, number] {
-  const idx = listen.lastIndexOf(':');
-  const host = listen.slice(0, idx).replace(/^\[(.*)\]$/, '$1');
-  return [host, Number(listen.slice(idx + 1))];
+  const { host, port } = parseHostPort(listen);
+  return [host, port];
 }

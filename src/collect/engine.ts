@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js';
+import { SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
 import { ReplyError, resolveCommand, type PlannedCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
@@ -87,14 +88,12 @@ function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], erro
   }
 }
 
-/** Upper bound on distinct failure reasons logged per collector before going quiet. */
-const MAX_LOGGED_REASONS = 1000;
 
 export class ScrapeEngine {
   private inFlight: Promise<Collection> | undefined;
   private last: Collection | undefined;
   private lastFinishedAt = 0;
-  private readonly loggedReasons = new Set<string>();
+  private readonly loggedReasons = new SeenOnce();
   private firstBatch: FirstBatch | undefined;
   /** Bytes per family in the last collection (see CollectionBuilder). */
   private readonly sizeHints = new Map<string, number>();
@@ -328,10 +327,7 @@ export class ScrapeEngine {
   private logFailures(collection: Collection): void {
     for (const [collector, state] of collection.collectors) {
       for (const reason of state.failures) {
-        const key = `${collector}\u0000${reason}`;
-        if (this.loggedReasons.has(key)) continue;
-        if (this.loggedReasons.size >= MAX_LOGGED_REASONS) this.loggedReasons.clear();
-        this.loggedReasons.add(key);
+        if (!this.loggedReasons.first(`${collector}\u0000${reason}`)) continue;
         this.opts.log.warn({ collector, reason }, 'skipped a value during collection');
       }
     }

@@ -10,6 +10,9 @@
  */
 import mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
+import { redactUrl } from '../config/redact.js';
+import { unbracket } from '../host-port.js';
+import { SeenOnce } from '../log-once.js';
 import type { MysqlConfig } from '../config/schema.js';
 import {
   GLOBAL_VARIABLES,
@@ -52,12 +55,27 @@ export interface MysqlSummary {
 const DOWN: MysqlSummary = { up: false, threadsConnected: null, connections: null, maxConnections: null, slowQueries: null, threadsRunning: null };
 
 /**
- * `mysql://user:password@host/…` with the password replaced by `<secret>`, for
- * logs and error messages. Text that does not look like such a URL is returned as is.
+ * The summary for a collection whose `mysql_up` was `up`, reading each count
+ * by its family name (mysqld_exporter's: `mysql_global_status_threads_connected`…).
+ * All counts are `null` when MySQL was down or a family is absent.
+ * @param value the value of a family's only sample, or undefined/null when absent
  */
-export function redactMysqlUrl(url: string): string {
-  return url.replace(/^(mysql:\/\/[^:@/]*:)[^@/]*@/, '$1<secret>@');
+export function mysqlSummary(up: boolean, value: (family: string) => number | null | undefined): MysqlSummary {
+  if (!up) return { ...DOWN };
+  const v = (family: string): number | null => value(family) ?? null;
+  return {
+    up: true,
+    threadsConnected: v('mysql_global_status_threads_connected'),
+    connections: v('mysql_global_status_connections'),
+    maxConnections: v('mysql_global_variables_max_connections'),
+    slowQueries: v('mysql_global_status_slow_queries'),
+    threadsRunning: v('mysql_global_status_threads_running'),
+  };
 }
+
+/** Prefixes of the families {@link mysqlSummary} reads, as `globalStatusSamples` / `globalVariablesSamples` name them. */
+const STATUS_PREFIX = 'mysql_global_status_';
+const VARIABLES_PREFIX = 'mysql_global_variables_';
 
 /** Connection settings taken from `mysql.url` (+ `mysql.password`). */
 export interface MysqlTarget {
@@ -80,12 +98,12 @@ export function parseMysqlTarget(cfg: Pick<MysqlConfig, 'url' | 'password'>): My
   try {
     u = new URL(cfg.url);
   } catch {
-    throw new Error(`invalid mysql.url ${redactMysqlUrl(cfg.url)}`);
+    throw new Error(`invalid mysql.url ${redactUrl(cfg.url)}`);
   }
-  if (u.protocol !== 'mysql:') throw new Error(`mysql.url must start with mysql:// (got ${redactMysqlUrl(cfg.url)})`);
+  if (u.protocol !== 'mysql:') throw new Error(`mysql.url must start with mysql:// (got ${redactUrl(cfg.url)})`);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   return {
-    host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    host: unbracket(u.hostname) || '127.0.0.1',
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username),
     password: cfg.password !== undefined && cfg.password !== '' ? cfg.password : decodeURIComponent(u.password),
@@ -154,7 +172,7 @@ export class MysqlCollector {
   private readonly pool: mysql.Pool;
   private readonly target: string;
   private readonly secrets: string[];
-  private readonly skippedLogged = new Set<string>();
+  private readonly skippedLogged = new SeenOnce();
   private last: MysqlSummary = DOWN;
   private closed = false;
 
@@ -168,7 +186,7 @@ export class MysqlCollector {
     private readonly log: Logger,
   ) {
     const t = parseMysqlTarget(cfg);
-    this.target = redactMysqlUrl(cfg.url);
+    this.target = redactUrl(cfg.url);
     // Error texts from the driver never carry the password, but scrub it anyway.
     this.secrets = [t.password, cfg.password ?? ''].filter((s) => s.length >= 3);
     this.pool = mysql.createPool({
@@ -251,9 +269,8 @@ export class MysqlCollector {
       if (statusRows) {
         status = globalStatusSamples(statusRows);
         this.emit(sink, status.samples);
-        const fresh = status.skipped.filter((n) => !this.skippedLogged.has(n));
+        const fresh = status.skipped.filter((n) => this.skippedLogged.first(n));
         if (fresh.length > 0) {
-          fresh.forEach((n) => this.skippedLogged.add(n));
           this.log.debug({ collector: 'mysql', statusVariables: fresh }, 'SHOW GLOBAL STATUS rows left out: no promtool-clean metric name');
         }
       }
@@ -268,17 +285,9 @@ export class MysqlCollector {
       }
       sink.add(MYSQL_UP.family, {}, up ? 1 : 0);
 
-      const sv = (name: string): number | null => status?.values.get(name) ?? null;
-      this.last = up
-        ? {
-            up: true,
-            threadsConnected: sv('threads_connected'),
-            connections: sv('connections'),
-            maxConnections: variables?.values.get('max_connections') ?? null,
-            slowQueries: sv('slow_queries'),
-            threadsRunning: sv('threads_running'),
-          }
-        : DOWN;
+      this.last = mysqlSummary(up, (family) =>
+        family.startsWith(STATUS_PREFIX) ? status?.values.get(family.slice(STATUS_PREFIX.length)) : variables?.values.get(family.slice(VARIABLES_PREFIX.length)),
+      );
     } finally {
       // A timed-out or lost connection may still get a late reply: never hand it to the next scrape.
       if (broken) conn.destroy();

@@ -14,6 +14,7 @@
 import { setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
+import { redactUrl } from '../config/redact.js';
 import { startBullFlow, type BullFlow } from './bullmq.js';
 import { runExamConsumer, runExamProducer, type FlowContext } from './exam.js';
 import { openScoreStore, type ScoreStore } from './mysql.js';
@@ -38,16 +39,6 @@ export type StartDemoOptions = Partial<Omit<DemoOptions, 'timing'>> & {
   /** Logger; default silent. */
   log?: Logger;
 };
-
-/** `redis://user:pass@host` → `redis://host`, for log lines. */
-function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '<unparsable url>';
-  }
-}
 
 /**
  * Starts the demo workload.
@@ -76,7 +67,7 @@ export async function startDemo(input: StartDemoOptions): Promise<RunningDemo> {
     redis.disconnect();
     await store?.close();
     const reason = lastRedisError && !store ? `${(err as Error).message} (${lastRedisError})` : (err as Error).message;
-    throw new Error(`demo could not start against ${redactRedisUrl(options.redisUrl)}: ${reason}`);
+    throw new Error(`demo could not start against ${redactUrl(options.redisUrl)}: ${reason}`);
   }
 
   const abort = new AbortController();
@@ -104,7 +95,7 @@ export async function startDemo(input: StartDemoOptions): Promise<RunningDemo> {
     runRetryWorker(ctx, state),
   ];
   const bull: BullFlow = startBullFlow(ctx);
-  log.info({ redis: redactRedisUrl(options.redisUrl), rate: options.rate, failRatio: options.failRatio, burst: options.burst, mysql: Boolean(store) }, 'demo: running');
+  log.info({ redis: redactUrl(options.redisUrl), rate: options.rate, failRatio: options.failRatio, burst: options.burst, mysql: Boolean(store) }, 'demo: running');
 
   let stopping: Promise<void> | undefined;
   return {

@@ -5,6 +5,8 @@
  */
 import mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
+import { redactUrl } from '../config/redact.js';
+import { unbracket } from '../host-port.js';
 import { MYSQL_DEFAULT_DATABASE, MYSQL_TABLE } from './keys.js';
 
 /** One scored exam row. `createdAtS` is the task's enqueue time in unix seconds. */
@@ -41,7 +43,7 @@ export function mysqlConnectionOptions(url: string): { host: string; port: numbe
   const u = new URL(url);
   const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || MYSQL_DEFAULT_DATABASE;
   return {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
+    host: unbracket(u.hostname),
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
@@ -49,15 +51,6 @@ export function mysqlConnectionOptions(url: string): { host: string; port: numbe
   };
 }
 
-/** `mysql://host:port/db` with the credentials removed, for logs and errors. */
-export function redactMysqlUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `mysql://${u.host}${u.pathname}`;
-  } catch {
-    return 'mysql://<unparsable url>';
-  }
-}
 
 /**
  * Connects, creates the database (when the URL names none and the user may)
@@ -66,7 +59,7 @@ export function redactMysqlUrl(url: string): string {
  */
 export async function openScoreStore(url: string, log: Logger): Promise<ScoreStore> {
   const opts = mysqlConnectionOptions(url);
-  const where = redactMysqlUrl(url);
+  const where = redactUrl(url);
   try {
     const setup = await mysql.createConnection({ host: opts.host, port: opts.port, user: opts.user, password: opts.password, connectTimeout: 10_000 });
     try {

@@ -14,6 +14,7 @@ import { LayoutCollector, type QueueIdentity } from '../collect/queues/layout.js
 import { DISCOVERABLE, type DiscoverConfig, type DiscoveredFramework } from '../collect/queues/registry.js';
 import type { RedisCollector } from '../collect/types.js';
 import { DEFAULT_DISCOVERY, type Config } from '../config/schema.js';
+import { Outage, SeenOnce } from '../log-once.js';
 import type { BatchExecutor } from '../redis/batch.js';
 import { countQueues, discoverQueues, type DiscoveredQueues } from './find.js';
 
@@ -31,8 +32,6 @@ export interface DiscoveryOptions {
   readonly now?: () => number;
 }
 
-/** Upper bound on distinct problem messages remembered for log-once. */
-const MAX_REMEMBERED_PROBLEMS = 1000;
 
 /**
  * Finds queues on an interval and hands the scrape engine collectors over the
@@ -50,8 +49,8 @@ export class Discovery {
   private passes = 0;
   private lastDurationSeconds = 0;
   private truncated = false;
-  private failing = false;
-  private readonly loggedProblems = new Set<string>();
+  private readonly outage = new Outage();
+  private readonly loggedProblems = new SeenOnce();
   private readonly now: () => number;
 
   constructor(private readonly opts: DiscoveryOptions) {
@@ -151,13 +150,13 @@ export class Discovery {
         log.info({ maxQueues: scrape.maxQueues }, 'discovery no longer reaches scrape.maxQueues');
       }
       this.truncated = result.truncated;
-      if (this.failing) log.info('discovery pass succeeded again');
-      this.failing = false;
+      if (this.outage.recover()) log.info('discovery pass succeeded again');
       log.debug({ queues: countQueues(result.queues), seconds: (performance.now() - t0) / 1000 }, 'discovery pass done');
     } catch (err) {
       // Redis unreachable (or a bug): keep the last result, say so once, retry next interval.
-      if (!this.failing) log.warn({ err: (err as Error).message }, 'discovery pass failed; keeping the last result until the next pass');
-      this.failing = true;
+      // Said once per outage, not once per changed reason: the pass is retried every interval.
+      if (!this.outage.failing) log.warn({ err: (err as Error).message }, 'discovery pass failed; keeping the last result until the next pass');
+      this.outage.fail((err as Error).message);
     } finally {
       this.passes++;
       this.lastDurationSeconds = (performance.now() - t0) / 1000;
@@ -174,9 +173,7 @@ export class Discovery {
   }
 
   private logProblem(problem: string): void {
-    if (this.loggedProblems.has(problem)) return;
-    if (this.loggedProblems.size >= MAX_REMEMBERED_PROBLEMS) this.loggedProblems.clear();
-    this.loggedProblems.add(problem);
+    if (!this.loggedProblems.first(problem)) return;
     this.opts.log.warn({ problem }, 'discovery skipped something it could not read');
   }
 }

@@ -23,6 +23,7 @@ import type { Config } from '../config/schema.js';
 import { pickLanguage } from './i18n.js';
 import { pageCsp, renderStatusPage } from './page.js';
 import { RateTracker } from './rates.js';
+import { componentViewSchema, jsonSchemaOf, monitorErrorSchema, monitorSnapshotSchema } from './schema.js';
 import { buildSnapshot, DEFAULT_QUEUE_PAGE, MAX_QUEUE_PAGE, observeCollection, type MonitorSnapshot, type QueuePage } from './snapshot.js';
 
 /** What the monitor needs of a runtime (`Runtime` satisfies it). */
@@ -52,71 +53,10 @@ export interface MonitorPluginOptions {
   readonly refreshMs?: number;
 }
 
-const nullableNumber = { type: ['number', 'null'] } as const;
-
-const componentSchema = {
-  type: 'object',
-  required: ['status', 'lastHeartbeat', 'heartbeatAgeSeconds', 'staleAfterSeconds', 'total', 'ratePerSecond', 'ratePerMinute', 'lastDurationMs', 'avgDurationMs'],
-  properties: {
-    status: { type: 'string', enum: ['running', 'stopped', 'unknown'] },
-    lastHeartbeat: nullableNumber,
-    heartbeatAgeSeconds: nullableNumber,
-    staleAfterSeconds: { type: 'number' },
-    total: nullableNumber,
-    ratePerSecond: nullableNumber,
-    ratePerMinute: nullableNumber,
-    lastDurationMs: nullableNumber,
-    avgDurationMs: nullableNumber,
-  },
-} as const;
-
-const groupSchema = {
-  type: 'object',
-  required: ['waiting', 'active', 'oldestTaskAgeSeconds'],
-  properties: { waiting: nullableNumber, active: nullableNumber, oldestTaskAgeSeconds: nullableNumber },
-} as const;
-
-const queueSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string' },
-    framework: { type: 'string' },
-    waiting: nullableNumber,
-    active: nullableNumber,
-    scheduled: nullableNumber,
-    retry: nullableNumber,
-    dead: nullableNumber,
-    completed: nullableNumber,
-    processed: nullableNumber,
-    failed: nullableNumber,
-    enqueued: nullableNumber,
-    oldestTaskAgeSeconds: nullableNumber,
-    windows: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: { type: 'number' } }] },
-    ratePerSecond: nullableNumber,
-    ratePerMinute: nullableNumber,
-    paused: { type: ['boolean', 'null'] },
-    groups: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: groupSchema }] },
-  },
-} as const;
-
-const mysqlSchema = {
-  anyOf: [
-    { type: 'null' },
-    {
-      type: 'object',
-      properties: {
-        up: { type: 'boolean' },
-        threadsConnected: nullableNumber,
-        connections: nullableNumber,
-        maxConnections: nullableNumber,
-        slowQueries: nullableNumber,
-        threadsRunning: nullableNumber,
-      },
-    },
-  ],
-} as const;
-
-const errorSchema = { type: 'object', properties: { error: { type: 'string' } } } as const;
+/** JSON Schema of `GET /api/monitor` (serialises the answer; documents the shape), generated from `monitorSnapshotSchema`. */
+export const monitorResponseSchema = jsonSchemaOf(monitorSnapshotSchema);
+const componentSchema = jsonSchemaOf(componentViewSchema);
+const errorSchema = jsonSchemaOf(monitorErrorSchema);
 
 /**
  * `?limit=&offset=` of `GET /api/monitor`: a page of queues (issue 10: 100,000
@@ -127,25 +67,6 @@ export const pageQuerySchema = {
   properties: {
     limit: { type: 'integer', minimum: 0, maximum: MAX_QUEUE_PAGE },
     offset: { type: 'integer', minimum: 0 },
-  },
-} as const;
-
-/** JSON Schema of `GET /api/monitor` (serialises the answer; documents the shape). */
-export const monitorResponseSchema = {
-  type: 'object',
-  required: ['generatedAt', 'components', 'queues', 'page', 'totalWaiting', 'mysql', 'redis'],
-  properties: {
-    generatedAt: { type: 'string' },
-    components: { type: 'object', additionalProperties: componentSchema },
-    queues: { type: 'object', additionalProperties: queueSchema },
-    page: {
-      type: 'object',
-      required: ['offset', 'limit', 'total', 'nextOffset'],
-      properties: { offset: { type: 'integer' }, limit: { type: 'integer' }, total: { type: 'integer' }, nextOffset: { type: ['integer', 'null'] } },
-    },
-    totalWaiting: nullableNumber,
-    mysql: mysqlSchema,
-    redis: { type: 'object', properties: { up: { type: 'boolean' } } },
   },
 } as const;
 

@@ -8,100 +8,23 @@
 import type { Collection } from '../collect/collection.js';
 import type { ComponentConfig, Config } from '../config/schema.js';
 import type { RateTracker } from './rates.js';
-import type { MysqlSummary } from '../collect/mysql.js';
+import { mysqlSummary } from '../collect/mysql.js';
 import { indexCollection, type CollectionIndex, type IndexedQueue } from './queue-index.js';
+import type { z } from 'zod';
+import type { componentViewSchema, groupViewSchema, monitorSnapshotSchema, mysqlViewSchema, queueViewSchema } from './schema.js';
 
 /** `running`: heartbeat younger than `staleAfter`; `stopped`: older; `unknown`: key missing or unreadable (or Redis down). */
-export type ComponentStatus = 'running' | 'stopped' | 'unknown';
-
-/** One producer or consumer (a `components:` entry). Absent values are `null`. */
-export interface ComponentView {
-  status: ComponentStatus;
-  /** Last heartbeat, unix seconds (fractional when the component writes milliseconds). */
-  lastHeartbeat: number | null;
-  /** Seconds between the heartbeat and the collection (`generatedAt`). */
-  heartbeatAgeSeconds: number | null;
-  /** The component's `staleAfter`, seconds. */
-  staleAfterSeconds: number;
-  /** The `total` counter (items written or processed); `null` when the component has no `total` key. */
-  total: number | null;
-  /** Growth of `total` per second over `ui.rateWindow`; `null` until two samples exist in the window. */
-  ratePerSecond: number | null;
-  /** `ratePerSecond` × 60. */
-  ratePerMinute: number | null;
-  /** The `lastDuration` key, milliseconds. */
-  lastDurationMs: number | null;
-  /** Mean of the `durations` list, milliseconds. */
-  avgDurationMs: number | null;
-}
-
-/** One consumer group of a stream queue. */
-export interface GroupView {
-  /** Entries not yet delivered to the group (lag). */
-  waiting: number | null;
-  /** Delivered, not acknowledged (PEL size). */
-  active: number | null;
-  /** Seconds since the oldest undelivered entry was added. */
-  oldestTaskAgeSeconds: number | null;
-}
-
-/**
- * One queue (declared or discovered). Task counts are the normalised
- * `queue_tasks` states of metrics.md; a state the layout does not keep is
- * `null`, not 0. For streams, `waiting` / `active` sum the groups (work still
- * to deliver / to acknowledge across all groups) and `oldestTaskAgeSeconds` is
- * the oldest over the groups; `groups` has each group.
- */
-export interface QueueView {
-  /** The `queue` label (the map key, unless two frameworks share the name). */
-  name: string;
-  /** The `framework` label: list, stream, zset, asynq, bullmq, sidekiq, celery, rq. */
-  framework: string;
-  waiting: number | null;
-  active: number | null;
-  scheduled: number | null;
-  retry: number | null;
-  dead: number | null;
-  completed: number | null;
-  /** `queue_processed_total`: finished tasks, successful or not. */
-  processed: number | null;
-  /** `queue_failed_total`. */
-  failed: number | null;
-  /** `queue_enqueued_total`. */
-  enqueued: number | null;
-  /** Seconds since the oldest waiting task was enqueued; 0 when nothing waits. */
-  oldestTaskAgeSeconds: number | null;
-  /** Timeline counts by window label (`1m`, `10m`…); `null` without a timeline. */
-  windows: Record<string, number> | null;
-  /** Growth of `processed` per second over `ui.rateWindow`; `null` until two samples exist. */
-  ratePerSecond: number | null;
-  /** `ratePerSecond` × 60. */
-  ratePerMinute: number | null;
-  /** `true` when the framework marks the queue paused; `null` when it has no such notion. */
-  paused: boolean | null;
-  /** Stream consumer groups by name; `null` for other layouts. */
-  groups: Record<string, GroupView> | null;
-}
-
-/** MySQL load, from the same collection (mysqld_exporter names). `null` fields when unknown. */
-export type MysqlView = MysqlSummary;
-
-/** `GET /api/monitor`. */
-export interface MonitorSnapshot {
-  /** When the collection was taken, ISO 8601 UTC. */
-  generatedAt: string;
-  /** Every configured component, in config order. */
-  components: Record<string, ComponentView>;
-  /** One page of the collection's queues (declared and discovered), see `page`. */
-  queues: Record<string, QueueView>;
-  /** Which queues `queues` holds: `limit` from `offset` of `total`; `nextOffset` is null on the last page. */
-  page: { offset: number; limit: number; total: number; nextOffset: number | null };
-  /** Sum of `waiting` over every queue (all pages); null when no queue reports waiting tasks. */
-  totalWaiting: number | null;
-  /** `null` when the config has no `mysql:` block. */
-  mysql: MysqlView | null;
-  redis: { up: boolean };
-}
+export type ComponentStatus = ComponentView['status'];
+/** One producer or consumer (a `components:` entry); see `componentViewSchema`. */
+export type ComponentView = z.infer<typeof componentViewSchema>;
+/** One consumer group of a stream queue; see `groupViewSchema`. */
+export type GroupView = z.infer<typeof groupViewSchema>;
+/** One queue (declared or discovered); see `queueViewSchema`. */
+export type QueueView = z.infer<typeof queueViewSchema>;
+/** MySQL load; see `mysqlViewSchema` (the collector's `MysqlSummary` has the same shape). */
+export type MysqlView = z.infer<typeof mysqlViewSchema>;
+/** `GET /api/monitor`; see `monitorSnapshotSchema`. */
+export type MonitorSnapshot = z.infer<typeof monitorSnapshotSchema>;
 
 /** Rate-tracker key of a component's `total`. */
 export const componentRateKey = (name: string): string => `component\u0000${name}`;
@@ -228,16 +151,7 @@ function queueView(q: IndexedQueue, at: number, tracker: RateTracker): QueueView
 
 function mysqlView(config: Config, collection: Collection): MysqlView | null {
   if (!config.mysql) return null;
-  const up = collection.value('mysql_up') === 1;
-  const v = (family: string): number | null => (up ? (collection.value(family) ?? null) : null);
-  return {
-    up,
-    threadsConnected: v('mysql_global_status_threads_connected'),
-    connections: v('mysql_global_status_connections'),
-    maxConnections: v('mysql_global_variables_max_connections'),
-    slowQueries: v('mysql_global_status_slow_queries'),
-    threadsRunning: v('mysql_global_status_threads_running'),
-  };
+  return mysqlSummary(collection.value('mysql_up') === 1, (family) => collection.value(family));
 }
 
 /** Default number of queues per `GET /api/monitor` answer. */

@@ -25,16 +25,9 @@ import type { Command, Reply } from './command.js';
 import type { RedisConfig } from '../config/schema.js';
 import { assertReadOnly, execPipeline, failAll, keyOf, scanNode, whenReady, type BatchExecutor, type BatchResult, type RoutedCommand, type ScanOptions } from './batch.js';
 import { baseOptions, reconnectDelayMs, watchConnection } from './connection.js';
+import { parseHostPort } from '../host-port.js';
 import { keySlot, SLOT_COUNT } from './slot.js';
 
-/** `HOST:PORT` (IPv6 as `[addr]:port`) → ioredis host and port. */
-export function parseHostPort(text: string): { host: string; port: number } {
-  const i = text.lastIndexOf(':');
-  if (i <= 0) throw new Error(`"${text}" is not HOST:PORT`);
-  let host = text.slice(0, i);
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  return { host, port: Number(text.slice(i + 1)) };
-}
 
 /** A redirection answer (`MOVED` / `ASK`) parsed from a reply error. */
 export interface Redirect {

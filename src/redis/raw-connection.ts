@@ -9,6 +9,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { unbracket } from '../host-port.js';
 import type { Command, Reply } from './command.js';
 import { failAll, type BatchResult, type ReplyConsumer } from './batch.js';
 import { encodeCommands, RespParser, type RespValue } from './resp.js';
@@ -265,7 +266,7 @@ export function parseRedisUrl(url: string): RedisUrlTarget {
     throw new Error('redis.url is not a valid URL');
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('redis.url must start with redis:// or rediss://');
-  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname || '127.0.0.1';
+  const host = unbracket(u.hostname) || '127.0.0.1';
   const path = u.pathname.replace(/^\//, '');
   const dbText = path !== '' ? path : u.searchParams.get('db') ?? '0';
   const db = Number(dbText);

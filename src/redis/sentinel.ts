@@ -17,7 +17,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
-import { parseHostPort } from './cluster.js';
+import { parseHostPort } from '../host-port.js';
 import { baseOptions, reconnectDelayMs, tlsOptions, watchConnection } from './connection.js';
 
 /**

@@ -12,7 +12,8 @@ import {
   type MysqlSample,
   type NameValueRow,
 } from '../../src/collect/mysql-status.js';
-import { parseMysqlTarget, redactMysqlUrl } from '../../src/collect/mysql.js';
+import { parseMysqlTarget } from '../../src/collect/mysql.js';
+import { redactUrl as redactMysqlUrl } from '../../src/config/redact.js';
 
 /** SHOW GLOBAL STATUS of a fresh MariaDB 10.11 (Debian 12), as `mariadb -N` printed it. */
 const MARIADB_STATUS: NameValueRow[] = readFileSync(new URL('./fixtures/mysql-status-mariadb-10.11.tsv', import.meta.url), 'utf8')

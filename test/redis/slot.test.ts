@@ -1,6 +1,7 @@
 /** Hash slots and MOVED / ASK parsing, against the Redis Cluster specification's own examples. */
 import { describe, expect, it } from 'vitest';
-import { parseHostPort, parseRedirect } from '../../src/redis/cluster.js';
+import { parseHostPort } from '../../src/host-port.js';
+import { parseRedirect } from '../../src/redis/cluster.js';
 import { keySlot } from '../../src/redis/slot.js';
 
 describe('keySlot', () => {
