@@ -159,6 +159,9 @@ interface BuildingFamily {
   readonly seen: Set<string>;
 }
 
+/** Builders made so far (each one's id). */
+let builders = 0;
+
 /** First buffer of a family; it doubles as needed. */
 const INITIAL_FAMILY_BYTES = 256;
 
@@ -213,6 +216,9 @@ export class CollectionBuilder {
    * @param sizeHints bytes each family took in the previous collection (updated by
    *   {@link finish}): a family's buffer starts that large instead of doubling up to it
    */
+  /** Distinguishes this builder's writes in {@link Series.writtenIn}. */
+  private readonly id = ++builders;
+
   constructor(
     private readonly at: number,
     private readonly sizeHints?: Map<string, number>,
@@ -260,14 +266,14 @@ export class CollectionBuilder {
 
   /**
    * Adds a sample of a series built at plan time: the line is its prebuilt
-   * prefix and the value (its label text, hashed once by the engine and kept,
-   * is the duplicate check).
+   * prefix and the value; a series written twice in one collection keeps the
+   * first value ({@link Series.writtenIn}).
    * @throws Error for an unknown family (a programming error)
    */
   set(series: Series, value: number): void {
+    if (series.writtenIn === this.id) return;
+    series.writtenIn = this.id;
     const fam = this.family(series.family);
-    if (fam.seen.has(series.text)) return;
-    fam.seen.add(series.text);
     const bytes = series.bytes;
     reserve(fam, bytes.length);
     fam.buf.set(bytes, fam.len);

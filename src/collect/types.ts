@@ -34,6 +34,14 @@ export interface Series {
   readonly line: string;
   /** {@link line} as UTF-8 bytes (copied into the exposition as they are). */
   readonly bytes: Uint8Array;
+  /**
+   * The collection that last wrote this series (a collection builder's id):
+   * a second write in the same collection is a duplicate and is dropped,
+   * without a per-scrape set of every series. Series are unique per plan
+   * (`LayoutCollector` plans a queue name or key once), so this is the whole
+   * duplicate check for them.
+   */
+  writtenIn?: number;
 }
 
 /**

@@ -110,7 +110,13 @@ export class LayoutCollector<Q extends QueueIdentity> {
     const deployments = this.deployments();
     if (this.planned && this.planned.queues === queues && this.planned.deployments === deployments) return this.planned.steps;
     const steps: ReadStep[] = [];
+    // A queue name or key planned twice would write the same series twice: the first one wins.
+    const names = new Set<string>();
+    const keys = new Set<string>();
     for (const q of queues) {
+      if (names.has(q.name) || keys.has(q.key)) continue;
+      names.add(q.name);
+      keys.add(q.key);
       steps.push(baseStep(this.layout.framework, q));
       for (const s of this.layout.steps(q)) steps.push(s);
     }
