@@ -82,7 +82,7 @@ export class Runtime {
     if (config.mysql) {
       const mysql = new MysqlCollector(config.mysql, log);
       this.mysql = mysql;
-      side.push({ name: 'mysql', collect: (sink, deadline) => mysql.collect(sink, deadline) });
+      side.push({ name: 'mysql', collect: (sink, deadline, scraper) => mysql.collect(sink, deadline, scraper) });
     }
 
     this.engine = new ScrapeEngine({

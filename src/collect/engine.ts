@@ -10,13 +10,18 @@ import { keyOf, type BatchExecutor, type RoutedCommand } from '../redis/batch.js
 import { SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder } from './collection.js';
+import type { CollectorRun } from './execute.js';
 import { ReplyError, resolveCommand, type PlannedCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
 export interface SideCollector {
   readonly name: string;
-  /** Adds samples; must resolve by `deadlineMs` (absolute unix ms) and never reject. */
-  collect(sink: SampleSink, deadlineMs: number): Promise<void>;
+  /**
+   * Adds samples; must resolve by `deadlineMs` (absolute unix ms) and never reject.
+   * @param sink this collector's run
+   * @param scraper a run of its own (success, duration) for a part of the source, by `collector` name
+   */
+  collect(sink: SampleSink, deadlineMs: number, scraper: (name: string) => CollectorRun): Promise<void>;
 }
 
 /** Static samples added to every collection (discovery state, thresholds…). */
@@ -150,7 +155,7 @@ export class ScrapeEngine {
       (this.opts.side ?? []).map(async (side) => {
         const run = builder.run(side.name);
         try {
-          await side.collect(run.sink, deadlineMs);
+          await side.collect(run.sink, deadlineMs, (name) => builder.run(name));
         } catch (err) {
           run.sink.fail(`${side.name}: ${(err as Error).message}`);
         }
@@ -304,7 +309,7 @@ export class ScrapeEngine {
     try {
       const carry = p.step.read(replies, p.sink, nowMs);
       if (carry === undefined || !p.step.then) return;
-      pending.push({ ...p, carry, commands: p.step.then.commands(carry) });
+      pending.push({ collector: p.collector, sink: p.sink, step: p.step, carry, commands: p.step.then.commands(carry) });
     } catch (err) {
       this.readFailed(p, err);
     }

@@ -27,6 +27,16 @@ import {
 } from './mysql-status.js';
 import type { SampleSink } from './types.js';
 
+/** mysqld_exporter's scraper names (`collector` label of each statement's success and duration). */
+export type MysqlScraper = 'global_status' | 'global_variables' | 'info_schema.processlist';
+
+/** What a scraper writes through and reports to (a collector run of the engine). */
+export interface ScraperRun {
+  readonly sink: SampleSink;
+  /** Stops the scraper's clock. */
+  end(): void;
+}
+
 /** `mysql_up`'s declaration. */
 export const MYSQL_UP = { family: 'mysql_up', type: 'gauge', help: 'Whether the MySQL server answered the last collection: 1 when it connected and SHOW GLOBAL STATUS succeeded, else 0.' } as const;
 
@@ -211,12 +221,20 @@ export class MysqlCollector {
   }
 
   /**
-   * Runs one collection into `sink`. Never throws and resolves by `deadlineMs`:
-   * an unreachable server gives `mysql_up 0` plus `sink.fail(…)`; a failing
-   * statement (e.g. processlist without PROCESS) gives `sink.fail(…)` and the rest still.
+   * Runs one collection. Never throws and resolves by `deadlineMs`: an
+   * unreachable server gives `mysql_up 0` plus `sink.fail(…)`; a failing
+   * statement (e.g. processlist without PROCESS) fails its scraper and the
+   * rest are still read.
+   *
+   * The three statements are mysqld_exporter's scrapers `global_status`,
+   * `global_variables` and `info_schema.processlist`; each gets its own
+   * timeout (`mysql.timeout`, within the deadline) and, when `scraper` is
+   * given, its own run (success and duration). `mysql_up` and the connection
+   * are `sink`'s.
    * @param deadlineMs absolute unix time in milliseconds by which to give up.
+   * @param scraper the run of one scraper by name; default: everything goes to `sink`
    */
-  async collect(sink: SampleSink, deadlineMs: number): Promise<void> {
+  async collect(sink: SampleSink, deadlineMs: number, scraper?: (name: MysqlScraper) => ScraperRun): Promise<void> {
     sink.declare(MYSQL_UP.family, MYSQL_UP.type, MYSQL_UP.help);
     if (this.closed) {
       this.last = DOWN;
@@ -234,13 +252,14 @@ export class MysqlCollector {
       return;
     }
 
-    let up = true;
     let broken = false;
-    const run = async <T>(what: string, sql: string, values?: unknown[], rowsAsArray = false): Promise<T | undefined> => {
+    const runOf = (name: MysqlScraper): ScraperRun => scraper?.(name) ?? { sink, end: () => undefined };
+    /** Runs one scraper's statement; undefined (and the scraper failed) when it could not be read. */
+    const run = async <T>(out: SampleSink, what: string, sql: string, values?: unknown[], rowsAsArray = false): Promise<T | undefined> => {
       if (broken) return undefined;
       const left = deadlineMs - Date.now();
       if (left <= 0) {
-        sink.fail(`couldn't read ${what} from ${this.target}: scrape deadline passed`);
+        out.fail(`couldn't read ${what} from ${this.target}: scrape deadline passed`);
         return undefined;
       }
       try {
@@ -249,42 +268,52 @@ export class MysqlCollector {
         return rows as T;
       } catch (err) {
         if (isConnectionError(err)) broken = true;
-        sink.fail(this.scrub(`couldn't read ${what} from ${this.target}: ${describeError(err)}`));
+        out.fail(this.scrub(`couldn't read ${what} from ${this.target}: ${describeError(err)}`));
         return undefined;
       }
     };
 
     try {
-      const statusRows = await run<NameValueRow[]>('SHOW GLOBAL STATUS', 'SHOW GLOBAL STATUS', undefined, true);
-      if (statusRows === undefined) up = false;
-      const names = [...Object.keys(GLOBAL_VARIABLES), ...VERSION_VARIABLES];
-      const variableRows = up
-        ? await run<NameValueRow[]>('SHOW GLOBAL VARIABLES', `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ')})`, names, true)
-        : undefined;
-      const processRows = up && this.cfg.processlist ? await run<ProcesslistRow[]>('information_schema.processlist', PROCESSLIST_SQL) : undefined;
-      // A connection lost half-way means the server is not answering now: the partial read stands, but up says 0.
-      if (broken) up = false;
-
+      const gs = runOf('global_status');
+      const statusRows = await run<NameValueRow[]>(gs.sink, 'SHOW GLOBAL STATUS', 'SHOW GLOBAL STATUS', undefined, true);
+      let up = statusRows !== undefined;
       let status: ReturnType<typeof globalStatusSamples> | undefined;
       if (statusRows) {
         status = globalStatusSamples(statusRows);
-        this.emit(sink, status.samples);
+        this.emit(gs.sink, status.samples);
         const fresh = status.skipped.filter((n) => this.skippedLogged.first(n));
         if (fresh.length > 0) {
           this.log.debug({ collector: 'mysql', statusVariables: fresh }, 'SHOW GLOBAL STATUS rows left out: no promtool-clean metric name');
         }
       }
-      let variables: ReturnType<typeof globalVariablesSamples> | undefined;
-      if (variableRows) {
-        variables = globalVariablesSamples(variableRows);
-        this.emit(sink, variables.samples);
-      }
-      if (processRows) {
-        sink.declare(PROCESSLIST_FAMILY.family, PROCESSLIST_FAMILY.type, PROCESSLIST_FAMILY.help);
-        this.emit(sink, processlistSamples(processRows));
-      }
-      sink.add(MYSQL_UP.family, {}, up ? 1 : 0);
+      gs.end();
 
+      let variables: ReturnType<typeof globalVariablesSamples> | undefined;
+      if (up) {
+        const gv = runOf('global_variables');
+        const names = [...Object.keys(GLOBAL_VARIABLES), ...VERSION_VARIABLES];
+        const sql = `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ')})`;
+        const variableRows = await run<NameValueRow[]>(gv.sink, 'SHOW GLOBAL VARIABLES', sql, names, true);
+        if (variableRows) {
+          variables = globalVariablesSamples(variableRows);
+          this.emit(gv.sink, variables.samples);
+        }
+        gv.end();
+      }
+      if (up && this.cfg.processlist) {
+        const pl = runOf('info_schema.processlist');
+        const processRows = await run<ProcesslistRow[]>(pl.sink, 'information_schema.processlist', PROCESSLIST_SQL);
+        if (processRows) {
+          pl.sink.declare(PROCESSLIST_FAMILY.family, PROCESSLIST_FAMILY.type, PROCESSLIST_FAMILY.help);
+          this.emit(pl.sink, processlistSamples(processRows));
+        }
+        pl.end();
+      }
+      // A connection lost half-way means the server is not answering now: the partial read stands, but up says 0.
+      if (broken) up = false;
+      // With scrapers of their own, the statement's failure is theirs; the connection's run still says the server is down.
+      if (!up && scraper) sink.fail(`MySQL at ${this.target} did not answer the collection`);
+      sink.add(MYSQL_UP.family, {}, up ? 1 : 0);
       this.last = mysqlSummary(up, (family) =>
         family.startsWith(STATUS_PREFIX) ? status?.values.get(family.slice(STATUS_PREFIX.length)) : variables?.values.get(family.slice(VARIABLES_PREFIX.length)),
       );

@@ -5,9 +5,13 @@
  * over the UTF-8 bytes of the hash tag when the key has one (`{…}`: the bytes
  * between the first `{` and the first `}` after it, when not empty).
  *
- * Written here rather than imported from `cluster-key-slot` because that
- * package is only a transitive dependency of ioredis (not ours to import);
- * the integration tests check it against `CLUSTER KEYSLOT`.
+ * Written here rather than taken from `cluster-key-slot` (1.1.2, a direct
+ * dependency since ioredis uses it) because that package gets the spec's own
+ * edge case wrong: for `foo{}{bar}` the first `{…}` is empty, so Redis hashes
+ * the whole key (slot 8363), while `cluster-key-slot` hashes `{bar` (4015),
+ * which would send such keys to the wrong master. `test/redis/slot.test.ts`
+ * pins that case and the integration tests check every key against
+ * `CLUSTER KEYSLOT`.
  */
 
 /** Number of hash slots in a Redis Cluster. */

@@ -158,28 +158,24 @@ export const listLayout: QueueLayout<ListQueue> = {
     };
     steps.push(head);
 
+    // Each count has two sources; the first configured one is read (a SET / HASH size, or a GET counter).
     const commands: PlannedCommand[] = [];
     const reads: CounterRead[] = [];
-    if (q.enqueuedCounter) {
-      commands.push(['GET', q.enqueuedCounter]);
-      reads.push({ into: 'enqueued', parse: counterValue, what: `GET ${q.enqueuedCounter}` });
-    } else if (q.details) {
-      commands.push(['HLEN', q.details]);
-      reads.push({ into: 'enqueued', parse: int, what: `HLEN ${q.details}` });
-    }
-    if (q.done) {
-      commands.push(['SCARD', q.done]);
-      reads.push({ into: 'ok', parse: int, what: `SCARD ${q.done}` });
-    } else if (q.processedCounter) {
-      commands.push(['GET', q.processedCounter]);
-      reads.push({ into: 'ok', parse: counterValue, what: `GET ${q.processedCounter}` });
-    }
-    if (q.failed) {
-      commands.push(['SCARD', q.failed]);
-      reads.push({ into: 'failed', parse: int, what: `SCARD ${q.failed}` });
-    } else if (q.failedCounter) {
-      commands.push(['GET', q.failedCounter]);
-      reads.push({ into: 'failed', parse: counterValue, what: `GET ${q.failedCounter}` });
+    const sources: [CounterRead['into'], string | undefined, 'HLEN' | 'SCARD', string | undefined][] = [
+      ['enqueued', q.enqueuedCounter, 'HLEN', q.details],
+      ['ok', q.processedCounter, 'SCARD', q.done],
+      ['failed', q.failedCounter, 'SCARD', q.failed],
+    ];
+    for (const [into, counter, sizeCommand, sized] of sources) {
+      // `enqueuedCounter` wins over HLEN of `details` (which stops growing once trimmed); `done` / `failed` sets win over counters.
+      const useCounter = into === 'enqueued' ? counter !== undefined : sized === undefined && counter !== undefined;
+      if (useCounter) {
+        commands.push(['GET', counter!]);
+        reads.push({ into, parse: counterValue, what: `GET ${counter}` });
+      } else if (sized !== undefined) {
+        commands.push([sizeCommand, sized]);
+        reads.push({ into, parse: int, what: `${sizeCommand} ${sized}` });
+      }
     }
     if (commands.length > 0) {
       const enqueuedSeries = series('queue_enqueued_total', labels);
