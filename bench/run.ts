@@ -1,273 +1,163 @@
 /**
- * `npm run bench` (shared/spec/testing.md, "Benchmark"; issue 2).
+ * `npm run bench` (shared/spec/testing.md, "Benchmark"; issues 2 and 14).
  *
- * Starts a private redis-server, loads the reference workload (bench/workload.ts)
- * and, on loopback and again through a 1 ms-each-way delay proxy (2 ms RTT,
- * bench/delay-proxy.ts), measures:
- * - queuescope's engine in process: collect and render times, commands and
- *   round trips per scrape (self-reported, cross-checked with INFO commandstats);
- * - queuescope as Prometheus sees it: a sidecar child process (this file with
- *   `--sidecar`) serving /metrics through `buildApp` (src/app.ts) when it loads,
- *   else through node:http over the same engine + render; latency, RSS;
- * - prometheus-redis-exporter, when installed, on the same keys
- *   (-check-single-keys / -check-single-streams) through the same path; latency,
- *   commands per scrape, round trips (proxy turns), RSS; and the ratio.
- * Then runs bench/cluster.ts and bench/load.ts when they are built.
- * Prints a table and writes test-artifacts/bench.json. Every child is killed on
- * exit, every wait is bounded.
+ * Starts a private redis-server and a 1 ms-each-way delay proxy (2 ms RTT,
+ * bench/delay-proxy.ts), then:
  *
- * Knobs (env): BENCH_RUNS (loopback scrapes, 30), BENCH_PROXY_RUNS (10),
- * BENCH_EXPORTER_RUNS (loopback, 10), BENCH_EXPORTER_PROXY_RUNS (2),
- * BENCH_DELAY_MS (per direction, 1), BENCH_SIDECAR=app|engine (force a mode).
+ * 1. **Reference workload** (bench/workload.ts: 1,000 lists with companions,
+ *    300 streams x 2 groups, 200 timeline zsets, 5 components), on loopback
+ *    and at 2 ms RTT:
+ *    - queuescope's Runtime in process (src/runtime.ts, the object the
+ *      sidecar runs): wall time of collect + exposition, split into the time
+ *      the event loop was busy (in-process work) and the time it waited
+ *      (Redis and the wire), with the round trips the engine reports;
+ *    - queuescope as Prometheus sees it (a child process running buildApp,
+ *      src/app.ts, scraped on /metrics with Prometheus' headers, gzip
+ *      accepted) and prometheus-redis-exporter on the same keys
+ *      (`-check-keys` / `-check-streams` patterns), started together and
+ *      scraped alternately so both see the same machine load; commands
+ *      (INFO commandstats) and proxy turns per scrape from one isolated scrape
+ *      of each; RSS (peak = VmHWM) of each process.
+ * 2. **Scale workloads** (bench/scale-workload.ts): 1,000, 10,000 and a
+ *    discovered 50,000 plain lists (+ a tenth as many streams and zsets), on
+ *    loopback: time (median, p99), peak RSS, series and series per queue for
+ *    each size, side by side with redis_exporter where it finishes.
+ * 3. bench/cluster.ts and bench/load.ts (skipped in quick mode).
+ *
+ * Prints tables and the issue-14 targets met or missed; writes
+ * test-artifacts/bench.json. Every child is killed on exit, every wait bounded.
+ *
+ * Knobs (env): BENCH_QUICK=1 (few runs, sizes 1k/10k, no cluster/load);
+ * BENCH_RUNS (loopback scrapes, 20), BENCH_PROXY_RUNS (10),
+ * BENCH_EXPORTER_RUNS (5), BENCH_EXPORTER_PROXY_RUNS (1; each ~13 s),
+ * BENCH_SCALE ("1000,10000,50000d": list counts, `d` = discovered),
+ * BENCH_SCALE_RUNS (8), BENCH_SCALE_EXPORTER_RUNS (2),
+ * BENCH_SCALE_EXPORTER_MAX (largest list count the exporter is run on, 50000),
+ * BENCH_DELAY_MS (per direction, 1), BENCH_SKIP_REFERENCE=1,
+ * BENCH_CPU_PROF=1 (profile the sidecar children into test-artifacts/profiles/).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
 import { scrapeResponse } from '../src/collect/response.js';
 import { configSchema, type Config } from '../src/config/schema.js';
 import { Runtime } from '../src/runtime.js';
 import { proxyChildMain, startRemoteDelayProxy, type RemoteDelayProxy } from './delay-proxy.js';
-import {
-  commandDelta,
-  commandStats,
-  findBinary,
-  freePort,
-  killAllChildren,
-  processMemory,
-  startRedis,
-  stopChild,
-  track,
-  waitFor,
-  type BenchRedis,
-} from './redis.js';
-import { loadWorkload, type Workload } from './workload.js';
+import { exporterBinary, startExporter, type RunningExporter } from './exporter.js';
+import { countSeries, countSeriesWith, familiesWith, httpGet, metricValue, type Scrape } from './http-get.js';
+import { commandDelta, commandStats, killAllChildren, processMemory, startRedis, track, waitFor, type BenchRedis } from './redis.js';
+import { loadScaleWorkload, scaleSizes, type ScaleWorkload } from './scale-workload.js';
+import { profileDirFor, sidecarMain, startSidecar, type RunningSidecar } from './sidecar.js';
+import { envFlag, envInt, fmt, latency, round1, type Latency } from './stats.js';
 import { printTable } from './table.js';
+import { loadWorkload, type Workload } from './workload.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..'); // dist/bench -> repo root
-const SCRAPE_TIMEOUT_HEADER = '10'; // Prometheus' default scrape_timeout, sent as Prometheus sends it
-const WATCHDOG_MS = 12 * 60_000;
-
-function envInt(name: string, dflt: number): number {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v >= 0 ? Math.floor(v) : dflt;
-}
+const SCRIPT = fileURLToPath(import.meta.url);
+const WATCHDOG_MS = 25 * 60_000;
+const QUICK = envFlag('BENCH_QUICK');
 
 const OPTS = {
-  runs: envInt('BENCH_RUNS', 30),
-  proxyRuns: envInt('BENCH_PROXY_RUNS', 10),
-  exporterRuns: envInt('BENCH_EXPORTER_RUNS', 10),
-  exporterProxyRuns: envInt('BENCH_EXPORTER_PROXY_RUNS', 2),
+  quick: QUICK,
+  runs: envInt('BENCH_RUNS', QUICK ? 8 : 20),
+  proxyRuns: envInt('BENCH_PROXY_RUNS', QUICK ? 5 : 10),
+  exporterRuns: envInt('BENCH_EXPORTER_RUNS', QUICK ? 2 : 5),
+  exporterProxyRuns: envInt('BENCH_EXPORTER_PROXY_RUNS', QUICK ? 0 : 1),
+  scale: (process.env.BENCH_SCALE ?? (QUICK ? '1000,10000' : '1000,10000,50000d'))
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+  scaleRuns: envInt('BENCH_SCALE_RUNS', QUICK ? 4 : 8),
+  scaleExporterRuns: envInt('BENCH_SCALE_EXPORTER_RUNS', QUICK ? 1 : 2),
+  scaleExporterMax: envInt('BENCH_SCALE_EXPORTER_MAX', 50_000),
   delayMs: envInt('BENCH_DELAY_MS', 1),
-  warmup: 3,
+  skipReference: envFlag('BENCH_SKIP_REFERENCE'),
+  warmup: 2,
 };
 
-// ---------------------------------------------------------------- engine
+/** issue 14, "Done when". */
+const TARGETS = { referenceRatio: 0.05, reference2msMs: 50, scaleRatio: 0.05, scaleRssMiB: 150, seriesPerPlainList: 2 };
+
+// ---------------------------------------------------------------- in process
+
+/** One row of the in-process measurement. */
+interface EngineRow {
+  path: string;
+  runs: number;
+  wall: Latency;
+  /** Event loop busy during the scrape: queuescope's own work (planning, parsing, rendering). */
+  busy: Latency;
+  /** wall - busy: waiting for Redis and the wire. */
+  wait: Latency;
+  /** Rendering the exposition alone. */
+  render: Latency;
+  commands: number;
+  roundtrips: number;
+  /** roundtrips x measured PING RTT: the wire's share that cannot be removed. */
+  wireFloorMs: number;
+  redisCommandsPerScrape: number;
+  proxyTurnsPerScrape?: number;
+  bodyBytes: number;
+  failures: string[];
+}
 
 /**
- * The sidecar's own Runtime (src/runtime.ts: executor, collectors, discovery,
- * engine) for `config` against 127.0.0.1:`port`, without MySQL, so the
- * in-process figures measure exactly what the sidecar runs.
+ * The sidecar's own Runtime for `config` (MySQL off), collected and rendered
+ * `runs` times exactly as GET /metrics does (engine.collect, then
+ * scrapeResponse: src/collect/response.ts).
  */
-function buildRuntime(config: Config, port: number, log: Logger): Runtime {
-  const runtime = new Runtime({ ...config, mysql: undefined, redis: { ...config.redis, url: `redis://127.0.0.1:${port}/0` } }, log);
+async function benchEngine(admin: Redis, rawConfig: Record<string, unknown>, port: number, path: string, runs: number, rttMs: number, proxy?: RemoteDelayProxy): Promise<EngineRow> {
+  const config: Config = configSchema.parse({ ...rawConfig, redis: { url: `redis://127.0.0.1:${port}/0` } });
+  const runtime = new Runtime({ ...config, mysql: undefined }, pino({ level: 'silent' }));
   runtime.start();
-  return runtime;
-}
-
-function rawConfig(workload: Workload, redisPort: number): unknown {
-  return {
-    listen: '127.0.0.1:0',
-    logLevel: 'silent',
-    redis: { url: `redis://127.0.0.1:${redisPort}/0` },
-    queues: workload.queues,
-    components: workload.components,
-    discover: workload.discover,
-  };
-}
-
-
-// ---------------------------------------------------------------- sidecar child
-
-interface SidecarRequest {
-  mode: 'app' | 'engine';
-  config: unknown;
-}
-type SidecarReply = { port: number; mode: 'app' | 'engine' } | { error: string };
-
-/** Minimal shape of src/app.ts we use (imported dynamically: it may not build yet). */
-interface AppModule {
-  buildApp(config: Config, options?: { log?: Logger }): Promise<{
-    listen(opts: { host: string; port: number }): Promise<string>;
-    close(): Promise<void>;
-  }>;
-}
-
-/** The sidecar role: serves /metrics on a free port and reports it over IPC. */
-async function sidecarMain(): Promise<void> {
-  process.on('disconnect', () => process.exit(0));
-  const req = await new Promise<SidecarRequest>((res) => process.once('message', (m) => res(m as SidecarRequest)));
-  const send = (m: SidecarReply) => process.send?.(m);
-  const log = pino({ level: 'silent' });
   try {
-    const config = configSchema.parse(req.config);
-    if (req.mode === 'app') {
-      const appUrl = pathToFileURL(join(ROOT, 'dist', 'src', 'app.js')).href;
-      const { buildApp } = (await import(appUrl)) as AppModule;
-      const app = await buildApp(config, { log });
-      const address = await app.listen({ host: '127.0.0.1', port: 0 });
-      send({ port: Number(new URL(address).port), mode: 'app' });
-      return;
-    }
-    const redisPort = Number(new URL(config.redis.url).port);
-    const { engine } = buildRuntime(config, redisPort, log);
-    const server = createServer((rq, rs) => {
-      if (rq.url !== '/metrics') {
-        rs.writeHead(404).end();
-        return;
-      }
-      const budget = Math.min(config.scrape.timeout, Number(rq.headers['x-prometheus-scrape-timeout-seconds'] ?? 10) * 1000 - 250);
-      engine.collect(Date.now() + budget).then(
-        (c) => {
-          const page = scrapeResponse(c, rq.headers.accept);
-          rs.writeHead(200, { 'content-type': page.contentType }).end(page.body);
-        },
-        (err: Error) => rs.writeHead(500).end(err.message),
-      );
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const addr = server.address();
-    send({ port: typeof addr === 'object' && addr ? addr.port : 0, mode: 'engine' });
-  } catch (err) {
-    send({ error: (err as Error).stack ?? String(err) });
-    setTimeout(() => process.exit(1), 100);
-  }
-}
-
-async function startSidecar(mode: 'app' | 'engine', config: unknown): Promise<{ proc: ChildProcess; port: number; mode: 'app' | 'engine' }> {
-  const proc = track(fork(fileURLToPath(import.meta.url), ['--sidecar'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] }));
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const reply = await new Promise<SidecarReply>((res) => {
-    const timer = setTimeout(() => res({ error: 'the sidecar did not start within 20 s' }), 20_000);
-    proc.once('message', (m) => {
-      clearTimeout(timer);
-      res(m as SidecarReply);
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      res({ error: `the sidecar exited with ${code}: ${stderr}` });
-    });
-    proc.send({ mode, config } satisfies SidecarRequest);
-  });
-  if ('error' in reply) {
-    await stopChild(proc);
-    throw new Error(reply.error);
-  }
-  return { proc, port: reply.port, mode: reply.mode };
-}
-
-// ---------------------------------------------------------------- measuring
-
-interface Latency {
-  runs: number;
-  medianMs: number;
-  p99Ms: number;
-  meanMs: number;
-  minMs: number;
-  maxMs: number;
-}
-
-function latency(samples: number[]): Latency {
-  const s = [...samples].sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return { runs: 0, medianMs: NaN, p99Ms: NaN, meanMs: NaN, minMs: NaN, maxMs: NaN };
-  const median = n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
-  const p99 = s[Math.min(n - 1, Math.ceil(0.99 * n) - 1)]!;
-  const r = (v: number) => Math.round(v * 100) / 100;
-  return { runs: n, medianMs: r(median), p99Ms: r(p99), meanMs: r(s.reduce((a, b) => a + b, 0) / n), minMs: r(s[0]!), maxMs: r(s[n - 1]!) };
-}
-
-interface Row {
-  target: string;
-  path: 'loopback' | '2ms-rtt';
-  latency: Latency;
-  /** Split of the in-process engine's time. */
-  collectMs?: Latency;
-  renderMs?: Latency;
-  /** As the exporter reports them (queuescope_scrape_redis_*). */
-  selfReported?: { commands: number; roundtrips: number };
-  /** From INFO commandstats deltas, per scrape. */
-  redisCommandsPerScrape: number;
-  redisCommandsByName: Record<string, number>;
-  /** Request turns the delay proxy saw, per scrape (2 ms RTT path only). */
-  proxyTurnsPerScrape?: number;
-  rssMiB?: number;
-  peakRssMiB?: number;
-  /** RSS right after start, before the first scrape. */
-  idleRssMiB?: number;
-  bodyBytes: number;
-  samples?: number;
-  failures?: string[];
-  notes?: string[];
-}
-
-function perScrape(delta: { total: number; byCommand: Record<string, number> }, runs: number) {
-  const byName: Record<string, number> = {};
-  for (const [k, v] of Object.entries(delta.byCommand)) byName[k] = Math.round((v / runs) * 10) / 10;
-  return { total: Math.round((delta.total / runs) * 10) / 10, byName };
-}
-
-/** The in-process engine: collect + render, no HTTP. */
-async function benchEngine(admin: Redis, config: Config, port: number, path: Row['path'], runs: number, proxy?: RemoteDelayProxy): Promise<Row> {
-  const log = pino({ level: 'silent' });
-  const runtime = buildRuntime(config, port, log);
-  const { engine } = runtime;
-  try {
-    for (let i = 0; i < OPTS.warmup; i++) scrapeResponse(await engine.collect(Date.now() + 10_000), undefined);
-    const total: number[] = [];
-    const collect: number[] = [];
+    // Warm-up, also waiting for discovery's first pass (bounded).
+    for (let i = 0; i < OPTS.warmup; i++) scrapeResponse(await runtime.engine.collect(Date.now() + 60_000), undefined);
+    const wall: number[] = [];
+    const busy: number[] = [];
+    const wait: number[] = [];
     const rend: number[] = [];
     let body = '';
     let last;
     const before = await commandStats(admin);
     const turns0 = proxy ? await proxy.turns() : 0;
     for (let i = 0; i < runs; i++) {
+      const elu0 = performance.eventLoopUtilization();
       const t0 = performance.now();
-      last = await engine.collect(Date.now() + 10_000);
+      last = await runtime.engine.collect(Date.now() + 30_000);
       const t1 = performance.now();
-      body = scrapeResponse(last, undefined).body;
+      body = scrapeResponse(last, undefined).body as string;
       const t2 = performance.now();
-      total.push(t2 - t0);
-      collect.push(t1 - t0);
+      const elu = performance.eventLoopUtilization(elu0);
+      wall.push(t2 - t0);
+      // ELU's active time is counted per loop iteration; the synchronous render above is in it.
+      const active = Math.min(elu.active, t2 - t0);
+      busy.push(active);
+      wait.push(t2 - t0 - active);
       rend.push(t2 - t1);
     }
     const turns = (proxy ? await proxy.turns() : 0) - turns0;
-    const delta = perScrape(commandDelta(before, await commandStats(admin)), runs);
+    const delta = commandDelta(before, await commandStats(admin));
     const failures: string[] = [];
     for (const [name, st] of last!.collectors) for (const f of st.failures) if (failures.length < 5) failures.push(`${name}: ${f}`);
-    let samples = 0;
-    for (const f of last!.families.values()) samples += f.samples.length;
+    const roundtrips = metricValue(body, 'queuescope_scrape_redis_roundtrips') ?? NaN;
     return {
-      target: 'queuescope engine (collect+render, in process)',
       path,
-      latency: latency(total),
-      collectMs: latency(collect),
-      renderMs: latency(rend),
-      selfReported: {
-        commands: last!.value('queuescope_scrape_redis_commands') ?? NaN,
-        roundtrips: last!.value('queuescope_scrape_redis_roundtrips') ?? NaN,
-      },
-      redisCommandsPerScrape: delta.total,
-      redisCommandsByName: delta.byName,
-      ...(proxy ? { proxyTurnsPerScrape: Math.round((turns / runs) * 10) / 10 } : {}),
+      runs,
+      wall: latency(wall),
+      busy: latency(busy),
+      wait: latency(wait),
+      render: latency(rend),
+      commands: metricValue(body, 'queuescope_scrape_redis_commands') ?? NaN,
+      roundtrips,
+      wireFloorMs: round1(roundtrips * rttMs),
+      redisCommandsPerScrape: round1(delta.total / runs),
+      ...(proxy ? { proxyTurnsPerScrape: round1(turns / runs) } : {}),
       bodyBytes: Buffer.byteLength(body),
-      samples,
       failures,
     };
   } finally {
@@ -275,164 +165,349 @@ async function benchEngine(admin: Redis, config: Config, port: number, path: Row
   }
 }
 
-/** Scrapes `url` `warmup + runs` times like Prometheus does (scrape-timeout header, generous client timeout). */
-async function scrapeHttp(url: string, warmup: number, runs: number, timeoutMs: number): Promise<{ ms: number[]; body: string }> {
-  const ms: number[] = [];
-  let body = '';
-  for (let i = 0; i < warmup + runs; i++) {
-    const t0 = performance.now();
-    const res = await fetch(url, {
-      headers: { accept: 'text/plain;version=0.0.4', 'x-prometheus-scrape-timeout-seconds': SCRAPE_TIMEOUT_HEADER },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    body = await res.text();
-    const t1 = performance.now();
-    if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}: ${body.slice(0, 300)}`);
-    if (i >= warmup) ms.push(t1 - t0);
-  }
-  return { ms, body };
+// ---------------------------------------------------------------- over HTTP
+
+/** One HTTP target's figures. */
+interface HttpRow {
+  target: 'queuescope' | 'redis_exporter';
+  workload: string;
+  path: string;
+  latency: Latency;
+  /** From one isolated scrape (INFO commandstats delta). */
+  redisCommandsPerScrape?: number;
+  /** From one isolated scrape (proxy turns), 2 ms RTT only. */
+  proxyTurnsPerScrape?: number;
+  /** As queuescope reports them. */
+  selfReported?: { commands: number; roundtrips: number };
+  idleRssMiB?: number;
+  rssMiB?: number;
+  peakRssMiB?: number;
+  wireBytes: number;
+  bodyBytes: number;
+  contentEncoding?: string;
+  series: number;
+  error?: string;
 }
 
-function metricValue(body: string, name: string): number | undefined {
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(body);
-  return m ? Number(m[1]) : undefined;
+interface Target {
+  name: HttpRow['target'];
+  url: string;
+  pid: number;
+  warmup: number;
+  runs: number;
+  timeoutMs: number;
 }
 
-function countSeries(body: string, prefix: string): number {
-  let n = 0;
-  for (const line of body.split('\n')) if (line.startsWith(prefix)) n++;
-  return n;
+/** One scrape, throwing on a non-200 answer. */
+async function scrape(t: Target): Promise<Scrape> {
+  const s = await httpGet(t.url, undefined, t.timeoutMs);
+  if (s.status !== 200) throw new Error(`GET ${t.url}: HTTP ${s.status}: ${s.body.slice(0, 300)}`);
+  return s;
 }
 
-async function benchSidecar(
-  admin: Redis,
-  raw: unknown,
-  redisPort: number,
-  path: Row['path'],
-  runs: number,
-  proxy?: RemoteDelayProxy,
-): Promise<Row> {
-  const config = { ...(raw as Record<string, unknown>), redis: { url: `redis://127.0.0.1:${redisPort}/0` } };
-  const forced = process.env.BENCH_SIDECAR;
-  const notes: string[] = [];
-  let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined;
-  const appBuilt = existsSync(join(ROOT, 'dist', 'src', 'app.js')) && existsSync(join(ROOT, 'dist', 'src', 'http', 'auth.js'));
-  if (forced !== 'engine' && appBuilt) {
+/**
+ * Warms every target up, measures commands and proxy turns of one isolated
+ * scrape each, then scrapes them alternately (round robin) until each has its
+ * `runs`.
+ */
+async function alternate(admin: Redis, targets: readonly Target[], workload: string, path: string, proxy?: RemoteDelayProxy): Promise<HttpRow[]> {
+  const rows = new Map<Target, { ms: number[]; last?: Scrape; calib: { commands: number; turns?: number }; idle?: number; error?: string }>();
+  for (const t of targets) {
+    const idle = processMemory(t.pid)?.rssMiB;
     try {
-      sidecar = await startSidecar('app', config);
+      for (let i = 0; i < t.warmup; i++) await scrape(t);
+      const before = await commandStats(admin);
+      const turns0 = proxy ? await proxy.turns() : 0;
+      const s = await scrape(t);
+      const turns = proxy ? (await proxy.turns()) - turns0 : undefined;
+      const delta = commandDelta(before, await commandStats(admin));
+      rows.set(t, { ms: [], last: s, calib: { commands: delta.total, ...(turns === undefined ? {} : { turns }) }, ...(idle === undefined ? {} : { idle }) });
     } catch (err) {
-      notes.push(`buildApp unavailable (${(err as Error).message.split('\n')[0]}); served by node:http over the same engine + render`);
+      rows.set(t, { ms: [], calib: { commands: NaN }, error: (err as Error).message });
     }
-  } else if (forced !== 'engine') {
-    notes.push('dist/src/app.js or its imports not built; served by node:http over the same engine + render');
   }
-  sidecar ??= await startSidecar('engine', config);
-  try {
-    const url = `http://127.0.0.1:${sidecar.port}/metrics`;
-    const idle = processMemory(sidecar.proc.pid ?? 0);
-    // Wait for the sidecar's Redis connection (buildApp connects in the background).
-    await waitFor('the sidecar to report redis_up 1', async () => {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-      return metricValue(await res.text(), 'redis_up') === 1;
-    }, 15_000, 100);
-    await scrapeHttp(url, OPTS.warmup, 0, 30_000);
-    const before = await commandStats(admin);
-    const turns0 = proxy ? await proxy.turns() : 0;
-    const { ms, body } = await scrapeHttp(url, 0, runs, 30_000);
-    const turns = (proxy ? await proxy.turns() : 0) - turns0;
-    const delta = perScrape(commandDelta(before, await commandStats(admin)), runs);
-    const mem = processMemory(sidecar.proc.pid ?? 0);
+  const maxRuns = Math.max(0, ...targets.map((t) => t.runs));
+  for (let i = 0; i < maxRuns; i++) {
+    for (const t of targets) {
+      const r = rows.get(t)!;
+      if (r.error || i >= t.runs) continue;
+      try {
+        const s = await scrape(t);
+        r.ms.push(s.ms);
+        r.last = s;
+      } catch (err) {
+        r.error = (err as Error).message;
+      }
+    }
+  }
+  return targets.map((t) => {
+    const r = rows.get(t)!;
+    const mem = processMemory(t.pid);
+    const body = r.last?.body ?? '';
     return {
-      target: sidecar.mode === 'app' ? 'queuescope /metrics (buildApp, child process)' : 'queuescope /metrics (node:http + engine, child process)',
+      target: t.name,
+      workload,
       path,
-      latency: latency(ms),
-      selfReported: {
-        commands: metricValue(body, 'queuescope_scrape_redis_commands') ?? NaN,
-        roundtrips: metricValue(body, 'queuescope_scrape_redis_roundtrips') ?? NaN,
-      },
-      redisCommandsPerScrape: delta.total,
-      redisCommandsByName: delta.byName,
-      ...(proxy ? { proxyTurnsPerScrape: Math.round((turns / runs) * 10) / 10 } : {}),
+      latency: latency(r.ms),
+      redisCommandsPerScrape: r.calib.commands,
+      ...(r.calib.turns === undefined ? {} : { proxyTurnsPerScrape: r.calib.turns }),
+      ...(t.name === 'queuescope'
+        ? { selfReported: { commands: metricValue(body, 'queuescope_scrape_redis_commands') ?? NaN, roundtrips: metricValue(body, 'queuescope_scrape_redis_roundtrips') ?? NaN } }
+        : {}),
+      ...(r.idle === undefined ? {} : { idleRssMiB: round1(r.idle) }),
       ...(mem ? { rssMiB: round1(mem.rssMiB), peakRssMiB: round1(mem.peakMiB) } : {}),
-      ...(idle ? { idleRssMiB: round1(idle.rssMiB) } : {}),
+      wireBytes: r.last?.wireBytes ?? 0,
       bodyBytes: Buffer.byteLength(body),
-      samples: countSeries(body, 'queue_'),
-      notes,
+      ...(r.last?.contentEncoding ? { contentEncoding: r.last.contentEncoding } : {}),
+      series: countSeries(body),
+      ...(r.error ? { error: r.error } : {}),
     };
-  } finally {
-    await stopChild(sidecar.proc);
-  }
+  });
 }
 
-const round1 = (v: number) => Math.round(v * 10) / 10;
+/** Waits until the sidecar's page has `redis_up 1` and at least `queues` queue_info series (discovery done). */
+async function sidecarReady(s: RunningSidecar, queues: number, timeoutMs: number): Promise<void> {
+  let seen = 0;
+  await waitFor(`the sidecar to report redis_up 1 and ${queues} queues (last seen ${seen})`, async () => {
+    const r = await httpGet(s.url, undefined, timeoutMs);
+    seen = countSeries(r.body, 'queue_info{');
+    return metricValue(r.body, 'redis_up') === 1 && seen >= queues;
+  }, timeoutMs, 250);
+}
 
-/** Longest single argument Linux accepts (MAX_ARG_STRLEN = 32 pages). */
-const MAX_ARG = 131_072;
+// ---------------------------------------------------------------- sections
 
-async function benchExporter(
-  bin: string,
-  admin: Redis,
-  workload: Workload,
-  redisPort: number,
-  path: Row['path'],
-  warmup: number,
-  runs: number,
-  proxy?: RemoteDelayProxy,
-): Promise<Row> {
-  const keys = workload.exporterKeys.join(',');
-  const streams = workload.exporterStreams.join(',');
-  if (keys.length >= MAX_ARG || streams.length >= MAX_ARG) throw new Error(`the redis_exporter key list is too long for one argument (${keys.length} bytes)`);
-  const port = await freePort();
-  const proc = track(
-    spawn(
-      bin,
-      [
-        '-redis.addr', `redis://127.0.0.1:${redisPort}`,
-        '-web.listen-address', `127.0.0.1:${port}`,
-        '-check-single-keys', keys,
-        '-check-single-streams', streams,
-        '-redis-only-metrics',
-        '-connection-timeout', '60s',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    ),
+function referenceConfig(workload: Workload): Record<string, unknown> {
+  return { listen: '127.0.0.1:0', logLevel: 'silent', queues: workload.queues, components: workload.components, discover: workload.discover };
+}
+
+/** Queues in the reference workload (queue_info series expected). */
+function referenceQueues(workload: Workload): number {
+  return workload.queues.length;
+}
+
+interface ReferenceResult {
+  engine: EngineRow[];
+  http: HttpRow[];
+}
+
+async function referenceSection(admin: Redis, redisPort: number, proxy: RemoteDelayProxy, rtt: { loopback: number; proxied: number }, exporterBin: string | undefined): Promise<ReferenceResult> {
+  const workload = await loadWorkload(admin);
+  console.log(`reference workload loaded in ${fmt(workload.loadMs, 0)} ms: ${await admin.dbsize()} keys; ${workload.parts.map((p) => `${p.name} ${JSON.stringify(p.summary)}`).join('; ')}`);
+  const raw = referenceConfig(workload);
+  const out: ReferenceResult = { engine: [], http: [] };
+  const paths = [
+    { path: 'loopback', port: redisPort, runs: OPTS.runs, exporterRuns: OPTS.exporterRuns, exporterWarmup: 1, rtt: rtt.loopback, proxy: undefined },
+    { path: '2ms-rtt', port: proxy.port, runs: OPTS.proxyRuns, exporterRuns: OPTS.exporterProxyRuns, exporterWarmup: 0, rtt: rtt.proxied, proxy },
+  ];
+  for (const p of paths) {
+    console.log(`[reference ${p.path}] queuescope Runtime in process…`);
+    out.engine.push(await benchEngine(admin, raw, p.port, p.path, p.runs, p.rtt, p.proxy));
+    console.log(`[reference ${p.path}] queuescope /metrics${exporterBin && p.exporterRuns > 0 ? ' and redis_exporter, alternately' : ''}…`);
+    const sidecar = await startSidecar(SCRIPT, { ...raw, redis: { url: `redis://127.0.0.1:${p.port}/0` } }, profileDirFor(ROOT, `reference-${p.path}`));
+    let exporter: RunningExporter | undefined;
+    try {
+      await sidecarReady(sidecar, referenceQueues(workload), 30_000);
+      const targets: Target[] = [{ name: 'queuescope', url: sidecar.url, pid: sidecar.proc.pid ?? 0, warmup: OPTS.warmup, runs: p.runs, timeoutMs: 30_000 }];
+      if (exporterBin && p.exporterRuns > 0) {
+        exporter = await startExporter(exporterBin, p.port, ['bq:*', 'comp:*'], ['bs:*']);
+        targets.push({ name: 'redis_exporter', url: exporter.url, pid: exporter.proc.pid ?? 0, warmup: p.exporterWarmup, runs: p.exporterRuns, timeoutMs: 180_000 });
+      }
+      out.http.push(...(await alternate(admin, targets, 'reference', p.path, p.proxy)));
+    } finally {
+      await exporter?.stop();
+      await sidecar.stop();
+    }
+  }
+  return out;
+}
+
+interface ScaleRow {
+  label: string;
+  lists: number;
+  queues: number;
+  discovered: boolean;
+  loadMs: number;
+  engine?: EngineRow;
+  queuescope?: HttpRow;
+  exporter?: HttpRow;
+  /** queuescope series per queue (every `queue_*` and `redis_*`/`queuescope_*` series / queues). */
+  seriesPerQueue?: number;
+  /** Series carrying `framework="list"` per list queue (the lists are plain: no companions). */
+  seriesPerPlainList?: number;
+  /** Families a plain list queue appears in. */
+  listFamilies?: string[];
+  exporterSkipped?: string;
+  error?: string;
+}
+
+async function scaleSection(admin: Redis, redisPort: number, rttLoopback: number, exporterBin: string | undefined): Promise<ScaleRow[]> {
+  const rows: ScaleRow[] = [];
+  for (const spec of OPTS.scale) {
+    const discovered = spec.endsWith('d');
+    const lists = Number(discovered ? spec.slice(0, -1) : spec);
+    if (!Number.isInteger(lists) || lists <= 0) {
+      console.error(`BENCH_SCALE entry "${spec}" is not a list count (e.g. 10000 or 50000d); skipped`);
+      continue;
+    }
+    await admin.flushall();
+    const w: ScaleWorkload = await loadScaleWorkload(admin, scaleSizes(lists, discovered));
+    const row: ScaleRow = { label: w.label, lists, queues: w.queues, discovered, loadMs: Math.round(w.loadMs) };
+    rows.push(row);
+    console.log(`[scale ${w.label}] loaded in ${fmt(w.loadMs, 0)} ms (${await admin.dbsize()} keys)`);
+    try {
+      console.log(`[scale ${w.label}] queuescope Runtime in process…`);
+      row.engine = await benchEngine(admin, w.config, redisPort, 'loopback', OPTS.scaleRuns, rttLoopback);
+      const sidecar = await startSidecar(SCRIPT, { ...w.config, redis: { url: `redis://127.0.0.1:${redisPort}/0` } }, profileDirFor(ROOT, `scale-${spec}`));
+      let exporter: RunningExporter | undefined;
+      try {
+        await sidecarReady(sidecar, w.queues, 120_000);
+        const targets: Target[] = [{ name: 'queuescope', url: sidecar.url, pid: sidecar.proc.pid ?? 0, warmup: OPTS.warmup, runs: OPTS.scaleRuns, timeoutMs: 60_000 }];
+        if (exporterBin && OPTS.scaleExporterRuns > 0 && lists <= OPTS.scaleExporterMax) {
+          exporter = await startExporter(exporterBin, redisPort, w.exporterKeyPatterns, w.exporterStreamPatterns);
+          targets.push({ name: 'redis_exporter', url: exporter.url, pid: exporter.proc.pid ?? 0, warmup: 0, runs: OPTS.scaleExporterRuns, timeoutMs: 300_000 });
+        } else {
+          row.exporterSkipped = !exporterBin ? 'not installed' : `skipped (BENCH_SCALE_EXPORTER_MAX=${OPTS.scaleExporterMax}, BENCH_SCALE_EXPORTER_RUNS=${OPTS.scaleExporterRuns})`;
+        }
+        console.log(`[scale ${w.label}] queuescope /metrics${exporter ? ' and redis_exporter, alternately' : ''}…`);
+        const [qs, ex] = await alternate(admin, targets, w.label, 'loopback');
+        row.queuescope = qs;
+        if (ex) row.exporter = ex;
+        // Series per queue from one more (uncompressed) page.
+        const page = (await httpGet(sidecar.url, { accept: 'text/plain' }, 60_000)).body;
+        row.seriesPerQueue = round1((countSeries(page, 'queue_') + countSeries(page, 'redis_')) / w.queues);
+        // Per-queue series only (queue="…"), not the per-framework discovery gauge.
+        row.seriesPerPlainList = round1(countSeriesWith(page, 'framework="list"', 'queue_') / lists);
+        row.listFamilies = familiesWith(page, 'framework="list"').filter((f) => f.startsWith('queue_'));
+      } finally {
+        await exporter?.stop();
+        await sidecar.stop();
+      }
+    } catch (err) {
+      row.error = (err as Error).message;
+      console.error(`[scale ${w.label}] failed: ${row.error}`);
+    }
+  }
+  await admin.flushall();
+  return rows;
+}
+
+// ---------------------------------------------------------------- report
+
+function printEngineRows(title: string, rows: readonly EngineRow[], labels: readonly string[]): void {
+  console.log(`\n${title}`);
+  printTable(
+    ['workload', 'path', 'runs', 'wall median', 'wall p99', 'in-process (loop busy) median', 'waiting (Redis+wire) median', 'render median', 'round trips', 'round trips x RTT', 'cmds (self | redis)'],
+    rows.map((r, i) => [
+      labels[i] ?? '',
+      r.path,
+      String(r.runs),
+      `${fmt(r.wall.medianMs)} ms`,
+      `${fmt(r.wall.p99Ms)} ms`,
+      `${fmt(r.busy.medianMs)} ms`,
+      `${fmt(r.wait.medianMs)} ms`,
+      `${fmt(r.render.medianMs)} ms`,
+      fmt(r.roundtrips, 0),
+      `${fmt(r.wireFloorMs)} ms`,
+      `${fmt(r.commands, 0)} | ${fmt(r.redisCommandsPerScrape, 0)}`,
+    ]),
+    2,
   );
-  let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  try {
-    await waitFor('redis_exporter to listen', async () => {
-      if (proc.exitCode !== null) throw new Error(`redis_exporter exited with ${proc.exitCode}: ${stderr}`);
-      return (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) })).ok;
-    }, 15_000, 100);
-    const url = `http://127.0.0.1:${port}/metrics`;
-    const idle = processMemory(proc.pid ?? 0);
-    await scrapeHttp(url, warmup, 0, 120_000);
-    const before = await commandStats(admin);
-    const turns0 = proxy ? await proxy.turns() : 0;
-    const { ms, body } = await scrapeHttp(url, 0, runs, 120_000);
-    const turns = (proxy ? await proxy.turns() : 0) - turns0;
-    const delta = perScrape(commandDelta(before, await commandStats(admin)), runs);
-    const mem = processMemory(proc.pid ?? 0);
-    const notes: string[] = [];
-    const keySeries = countSeries(body, 'redis_key_size{');
-    const streamSeries = countSeries(body, 'redis_stream_length{');
-    notes.push(`redis_up ${metricValue(body, 'redis_up')}, redis_key_size series ${keySeries}/${workload.exporterKeys.length}, redis_stream_length series ${streamSeries}/${workload.exporterStreams.length}`);
-    return {
-      target: 'prometheus-redis-exporter /metrics (-check-single-keys/-streams)',
-      path,
-      latency: latency(ms),
-      redisCommandsPerScrape: delta.total,
-      redisCommandsByName: delta.byName,
-      ...(proxy ? { proxyTurnsPerScrape: Math.round((turns / runs) * 10) / 10 } : {}),
-      ...(mem ? { rssMiB: round1(mem.rssMiB), peakRssMiB: round1(mem.peakMiB) } : {}),
-      ...(idle ? { idleRssMiB: round1(idle.rssMiB) } : {}),
-      bodyBytes: Buffer.byteLength(body),
-      notes,
-    };
-  } finally {
-    await stopChild(proc);
-  }
 }
+
+function printHttpRows(rows: readonly HttpRow[]): void {
+  console.log('\nGET /metrics as Prometheus scrapes it (Accept-Encoding: gzip), scraped alternately');
+  printTable(
+    ['target', 'path', 'runs', 'median ms', 'p99 ms', 'cmds/scrape', 'round trips (self | proxy)', 'RSS MiB idle/after/peak', 'wire KiB', 'body KiB', 'series'],
+    rows.map((r) => [
+      r.target + (r.error ? ` (FAILED: ${r.error.slice(0, 60)})` : ''),
+      r.path,
+      String(r.latency.runs),
+      fmt(r.latency.medianMs),
+      fmt(r.latency.p99Ms),
+      fmt(r.redisCommandsPerScrape, 0),
+      `${r.selfReported ? fmt(r.selfReported.roundtrips, 0) : '-'} | ${r.proxyTurnsPerScrape === undefined ? '-' : fmt(r.proxyTurnsPerScrape, 0)}`,
+      r.rssMiB === undefined ? '-' : `${fmt(r.idleRssMiB, 0)}/${fmt(r.rssMiB, 0)}/${fmt(r.peakRssMiB, 0)}`,
+      `${fmt(r.wireBytes / 1024)}${r.contentEncoding ? ` (${r.contentEncoding})` : ''}`,
+      fmt(r.bodyBytes / 1024),
+      String(r.series),
+    ]),
+    2,
+  );
+}
+
+function printScaleRows(rows: readonly ScaleRow[]): void {
+  console.log('\nScale (loopback): growth with the number of queues');
+  printTable(
+    ['workload', 'queues', 'qs median ms', 'qs p99 ms', 'qs in-process ms', 'qs peak RSS MiB', 'series', 'series/queue', 'series/plain list', 'wire KiB', 'exporter median ms', 'exporter peak RSS MiB', 'qs/exporter'],
+    rows.map((r) => {
+      const qs = r.queuescope;
+      const ex = r.exporter;
+      const ratio = qs && ex && !ex.error ? qs.latency.medianMs / ex.latency.medianMs : undefined;
+      return [
+        r.label + (r.error ? ` (FAILED: ${r.error.slice(0, 60)})` : ''),
+        String(r.queues),
+        fmt(qs?.latency.medianMs),
+        fmt(qs?.latency.p99Ms),
+        fmt(r.engine?.busy.medianMs),
+        fmt(qs?.peakRssMiB, 0),
+        qs ? String(qs.series) : '-',
+        fmt(r.seriesPerQueue, 2),
+        fmt(r.seriesPerPlainList, 2),
+        qs ? fmt(qs.wireBytes / 1024) : '-',
+        ex ? (ex.error ? 'failed' : fmt(ex.latency.medianMs)) : (r.exporterSkipped ?? '-'),
+        fmt(ex?.peakRssMiB, 0),
+        ratio === undefined ? '-' : ratio.toFixed(3),
+      ];
+    }),
+    1,
+  );
+  for (const r of rows) if (r.listFamilies) console.log(`  ${r.label}: a plain list queue is in ${r.listFamilies.join(', ')}`);
+}
+
+interface Verdict {
+  what: string;
+  value: string;
+  target: string;
+  met: boolean | undefined;
+}
+
+function verdicts(ref: ReferenceResult | undefined, scale: readonly ScaleRow[]): Verdict[] {
+  const out: Verdict[] = [];
+  const http = ref?.http ?? [];
+  const pick = (target: HttpRow['target'], path: string) => http.find((r) => r.target === target && r.path === path && !r.error && r.latency.runs > 0);
+  const qsLoop = pick('queuescope', 'loopback');
+  const exLoop = pick('redis_exporter', 'loopback');
+  if (qsLoop && exLoop) {
+    const ratio = qsLoop.latency.medianMs / exLoop.latency.medianMs;
+    out.push({ what: 'reference, loopback: queuescope / redis_exporter', value: ratio.toFixed(3), target: `<= ${TARGETS.referenceRatio}`, met: ratio <= TARGETS.referenceRatio });
+  }
+  const qs2 = pick('queuescope', '2ms-rtt');
+  if (qs2) out.push({ what: 'reference, 2 ms RTT: queuescope median', value: `${fmt(qs2.latency.medianMs)} ms`, target: `<= ${TARGETS.reference2msMs} ms`, met: qs2.latency.medianMs <= TARGETS.reference2msMs });
+  const ex2 = pick('redis_exporter', '2ms-rtt');
+  if (qs2 && ex2) out.push({ what: 'reference, 2 ms RTT: queuescope / redis_exporter', value: (qs2.latency.medianMs / ex2.latency.medianMs).toFixed(4), target: '(info)', met: undefined });
+  const tenK = scale.find((r) => r.lists === 10_000 && !r.discovered);
+  if (tenK?.queuescope && tenK.exporter && !tenK.exporter.error) {
+    const ratio = tenK.queuescope.latency.medianMs / tenK.exporter.latency.medianMs;
+    out.push({ what: '10,000 lists + 1,000 streams + 1,000 zsets: queuescope / redis_exporter', value: ratio.toFixed(3), target: `<= ${TARGETS.scaleRatio}`, met: ratio <= TARGETS.scaleRatio });
+  }
+  if (tenK?.queuescope?.peakRssMiB !== undefined) {
+    out.push({ what: '10,000 lists + …: queuescope peak RSS', value: `${fmt(tenK.queuescope.peakRssMiB, 0)} MiB`, target: `<= ${TARGETS.scaleRssMiB} MiB`, met: tenK.queuescope.peakRssMiB <= TARGETS.scaleRssMiB });
+  }
+  const withLists = scale.filter((r) => r.seriesPerPlainList !== undefined);
+  if (withLists.length > 0) {
+    const worst = Math.max(...withLists.map((r) => r.seriesPerPlainList!));
+    out.push({ what: 'series per plain list queue', value: fmt(worst, 2), target: `<= ${TARGETS.seriesPerPlainList}`, met: worst <= TARGETS.seriesPerPlainList });
+  }
+  return out;
+}
+
+function printVerdicts(v: readonly Verdict[]): void {
+  console.log('\nissue 14 targets');
+  printTable(['check', 'value', 'target', ''], v.map((x) => [x.what, x.value, x.target, x.met === undefined ? '' : x.met ? 'met' : 'MISSED']), 1);
+}
+
+// ---------------------------------------------------------------- main
 
 /** Median RTT of `n` sequential PINGs to `port`, ms. */
 async function pingRtt(port: number, n = 50): Promise<number> {
@@ -452,32 +527,6 @@ async function pingRtt(port: number, n = 50): Promise<number> {
   }
 }
 
-// ---------------------------------------------------------------- report
-
-function fmt(v: number | undefined, digits = 1): string {
-  if (v === undefined || !Number.isFinite(v)) return '-';
-  return v >= 1000 ? v.toFixed(0) : v.toFixed(digits);
-}
-
-function printRows(rows: Row[]): void {
-  const head = ['target', 'path', 'runs', 'min ms', 'median ms', 'p99 ms', 'cmds/scrape (self | redis)', 'round trips (self | proxy)', 'RSS MiB idle/after/peak', 'body KiB'];
-  const lines = rows.map((r) => [
-    r.target,
-    r.path,
-    String(r.latency.runs),
-    fmt(r.latency.minMs),
-    fmt(r.latency.medianMs),
-    fmt(r.latency.p99Ms),
-    `${r.selfReported ? fmt(r.selfReported.commands, 0) : '-'} | ${fmt(r.redisCommandsPerScrape, 0)}`,
-    `${r.selfReported ? fmt(r.selfReported.roundtrips, 0) : '-'} | ${r.proxyTurnsPerScrape === undefined ? '-' : fmt(r.proxyTurnsPerScrape, 0)}`,
-    r.rssMiB === undefined ? '-' : `${fmt(r.idleRssMiB, 0)}/${fmt(r.rssMiB, 0)}/${fmt(r.peakRssMiB, 0)}`,
-    fmt(r.bodyBytes / 1024),
-  ]);
-  printTable(head, lines, 2);
-}
-
-// ---------------------------------------------------------------- main
-
 async function runOtherBench(name: string): Promise<Record<string, unknown> | undefined> {
   const file = join(HERE, `${name}.js`);
   if (!existsSync(file)) return undefined;
@@ -494,95 +543,55 @@ async function runOtherBench(name: string): Promise<Record<string, unknown> | un
 
 async function main(): Promise<void> {
   const started = Date.now();
-  console.log(`queuescope bench: node ${process.version}, ${OPTS.runs} loopback / ${OPTS.proxyRuns} proxied scrapes; redis_exporter ${OPTS.exporterRuns} / ${OPTS.exporterProxyRuns}`);
+  console.log(`queuescope bench${OPTS.quick ? ' (quick)' : ''}: node ${process.version}; ${JSON.stringify(OPTS)}`);
   let redis: BenchRedis | undefined;
   let proxy: RemoteDelayProxy | undefined;
-  const rows: Row[] = [];
-  const result: Record<string, unknown> = { startedAt: new Date(started).toISOString(), node: process.version, options: OPTS };
+  const result: Record<string, unknown> = { startedAt: new Date(started).toISOString(), node: process.version, options: OPTS, targets: TARGETS };
+  let reference: ReferenceResult | undefined;
+  let scale: ScaleRow[] = [];
   try {
     redis = await startRedis();
     const admin = redis.client;
-    const workload = await loadWorkload(admin);
-    const info = await admin.info('memory');
-    const usedMiB = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 1048576;
-    const dbsize = await admin.dbsize();
     const serverVersion = /redis_version:(\S+)/.exec(await admin.info('server'))?.[1];
-    console.log(
-      `redis ${serverVersion} on 127.0.0.1:${redis.port}; workload loaded in ${fmt(workload.loadMs, 0)} ms: ${dbsize} keys, ${fmt(usedMiB)} MiB; ` +
-        workload.parts.map((p) => `${p.name} ${JSON.stringify(p.summary)}`).join('; '),
-    );
-    result.workload = { loadMs: Math.round(workload.loadMs), keys: dbsize, usedMemoryMiB: round1(usedMiB), redisVersion: serverVersion, parts: workload.parts.map((p) => ({ name: p.name, ...p.summary })) };
-
-    proxy = await startRemoteDelayProxy(fileURLToPath(import.meta.url), redis.port, OPTS.delayMs, track);
-    const rttDirect = await pingRtt(redis.port);
-    const rttProxy = await pingRtt(proxy.port);
-    console.log(`PING RTT: loopback ${rttDirect.toFixed(3)} ms, through the delay proxy ${rttProxy.toFixed(3)} ms (target ${2 * OPTS.delayMs} ms)`);
-    result.pingRttMs = { loopback: rttDirect, proxied: rttProxy };
-
-    const raw = rawConfig(workload, redis.port);
-    const config = configSchema.parse(raw);
-    const exporterBin = findBinary('prometheus-redis-exporter') ?? findBinary('redis_exporter');
+    proxy = await startRemoteDelayProxy(SCRIPT, redis.port, OPTS.delayMs, track);
+    const rtt = { loopback: await pingRtt(redis.port), proxied: await pingRtt(proxy.port) };
+    console.log(`redis ${serverVersion} on 127.0.0.1:${redis.port}; PING RTT loopback ${rtt.loopback.toFixed(3)} ms, through the delay proxy ${rtt.proxied.toFixed(3)} ms (target ${2 * OPTS.delayMs} ms)`);
+    result.redisVersion = serverVersion;
+    result.pingRttMs = rtt;
+    const exporterBin = exporterBinary();
     if (!exporterBin) console.log('prometheus-redis-exporter is not installed: no comparison (apt-get install prometheus-redis-exporter)');
 
-    const paths: { path: Row['path']; port: number; runs: number; exporterRuns: number; exporterWarmup: number; proxy?: RemoteDelayProxy }[] = [
-      { path: 'loopback', port: redis.port, runs: OPTS.runs, exporterRuns: OPTS.exporterRuns, exporterWarmup: 1 },
-      { path: '2ms-rtt', port: proxy.port, runs: OPTS.proxyRuns, exporterRuns: OPTS.exporterProxyRuns, exporterWarmup: 0, proxy },
-    ];
-    for (const p of paths) {
-      if (p.runs > 0) {
-        console.log(`[${p.path}] queuescope engine…`);
-        rows.push(await benchEngine(admin, config, p.port, p.path, p.runs, p.proxy));
-        console.log(`[${p.path}] queuescope sidecar over HTTP…`);
-        rows.push(await benchSidecar(admin, raw, p.port, p.path, p.runs, p.proxy));
-      }
-      if (exporterBin && p.exporterRuns > 0) {
-        console.log(`[${p.path}] redis_exporter (${p.exporterWarmup} warm-up + ${p.exporterRuns} scrapes)…`);
-        try {
-          rows.push(await benchExporter(exporterBin, admin, workload, p.port, p.path, p.exporterWarmup, p.exporterRuns, p.proxy));
-        } catch (err) {
-          console.error(`redis_exporter on ${p.path} failed: ${(err as Error).message}`);
-        }
-      }
+    if (!OPTS.skipReference) {
+      reference = await referenceSection(admin, redis.port, proxy, rtt, exporterBin);
+      result.reference = reference;
     }
+    scale = await scaleSection(admin, redis.port, rtt.loopback, exporterBin);
+    result.scale = scale;
 
-    console.log('');
-    printRows(rows);
-    for (const r of rows) {
-      if (r.collectMs && r.renderMs) {
-        console.log(`  ${r.path} engine split: collect median ${fmt(r.collectMs.medianMs)} ms (p99 ${fmt(r.collectMs.p99Ms)}), render median ${fmt(r.renderMs.medianMs)} ms (p99 ${fmt(r.renderMs.p99Ms)}), ${r.samples} samples`);
-      }
-      for (const f of r.failures ?? []) console.log(`  ${r.path} ${r.target}: collection failure: ${f}`);
-      for (const n of r.notes ?? []) console.log(`  ${r.path} ${r.target}: ${n}`);
+    if (reference) {
+      printEngineRows('queuescope Runtime in process (collect + exposition): where the time goes', reference.engine, reference.engine.map(() => 'reference'));
+      for (const e of reference.engine) for (const f of e.failures) console.log(`  ${e.path}: collection failure: ${f}`);
+      printHttpRows(reference.http);
     }
-    const ratios: Record<string, unknown> = {};
-    for (const path of ['loopback', '2ms-rtt'] as const) {
-      const qs = rows.find((r) => r.path === path && r.target.startsWith('queuescope /metrics'));
-      const ex = rows.find((r) => r.path === path && r.target.startsWith('prometheus-redis-exporter'));
-      if (!qs || !ex) continue;
-      const ratio = ex.latency.medianMs / qs.latency.medianMs;
-      ratios[path] = {
-        medianRatio: round1(ratio),
-        p99Ratio: round1(ex.latency.p99Ms / qs.latency.p99Ms),
-        commandsRatio: round1(ex.redisCommandsPerScrape / qs.redisCommandsPerScrape),
-        meetsTarget10x: ratio >= 10,
-      };
-      console.log(
-        `${path}: redis_exporter median ${fmt(ex.latency.medianMs)} ms vs queuescope ${fmt(qs.latency.medianMs)} ms -> ${ratio.toFixed(1)}x faster ` +
-          `(${ratio >= 10 ? 'meets' : 'MISSES'} the 10x target); round trips ${fmt(ex.proxyTurnsPerScrape ?? ex.redisCommandsPerScrape, 0)} vs ${fmt(qs.selfReported?.roundtrips, 0)}`,
-      );
-    }
-    result.rows = rows;
-    result.ratios = ratios;
+    const withEngine = scale.filter((r) => r.engine);
+    if (withEngine.length > 0) printEngineRows('queuescope Runtime in process, scale workloads', withEngine.map((r) => r.engine!), withEngine.map((r) => r.label));
+    for (const r of withEngine) for (const f of r.engine!.failures) console.log(`  ${r.label}: collection failure: ${f}`);
+    if (scale.length > 0) printScaleRows(scale);
+    const v = verdicts(reference, scale);
+    printVerdicts(v);
+    result.verdicts = v;
   } finally {
     await proxy?.close();
     await redis?.stop();
   }
 
-  for (const name of ['cluster', 'load']) {
-    const r = await runOtherBench(name);
-    if (r !== undefined) {
-      result[name] = r;
-      console.log(JSON.stringify(r, null, 2));
+  if (!OPTS.quick) {
+    for (const name of ['cluster', 'load']) {
+      const r = await runOtherBench(name);
+      if (r !== undefined) {
+        result[name] = r;
+        console.log(JSON.stringify(r, null, 2));
+      }
     }
   }
 

@@ -8,6 +8,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
+import compress from '@fastify/compress';
 import { scrapeBudgetMs, scrapeResponse } from './collect/response.js';
 import { registerAuth } from './http/auth.js';
 import type { WebGuard } from './http/web-guard.js';
@@ -116,11 +117,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   if (options.web) options.web.attach(app, config.auth);
   else registerAuth(app, config.auth);
 
-  app.get('/metrics', async (req, reply) => {
+  // gzip/deflate for every route that answers more than 1 KiB (the monitor API, the status page);
+  // /metrics compresses its shared part once per collection itself (src/http/gzip.ts). Request
+  // bodies are never inflated: the only ones are Alertmanager's, and a zip bomb is not one.
+  await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate'], globalDecompression: false });
+
+  app.get('/metrics', { compress: false }, async (req, reply) => {
     const budget = scrapeBudgetMs(runtime.config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);
     const collection = await runtime.engine.collect(Date.now() + budget);
-    const page = scrapeResponse(collection, req.headers.accept, await familiesFromRegistry(self.registry));
-    return reply.type(page.contentType).send(page.body);
+    const page = scrapeResponse(collection, req.headers.accept, await familiesFromRegistry(self.registry), req.headers['accept-encoding']);
+    reply.type(page.contentType).header('vary', 'Accept-Encoding');
+    if (page.contentEncoding) reply.header('content-encoding', page.contentEncoding);
+    return reply.send(page.body);
   });
 
   app.get('/-/healthy', async (_req, reply) => reply.type('text/plain').send('queuescope is healthy\n'));

@@ -9,7 +9,7 @@ import type { Config, QueueConfig } from './config/schema.js';
 import { ComponentsCollector } from './collect/components.js';
 import { ScrapeEngine, type SideCollector } from './collect/engine.js';
 import { MysqlCollector } from './collect/mysql.js';
-import { LayoutCollector, type QueueIdentity } from './collect/queues/layout.js';
+import { addDefaultThresholds, LayoutCollector, type QueueIdentity } from './collect/queues/layout.js';
 import type { ListQueue } from './collect/queues/list.js';
 import { DECLARABLE } from './collect/queues/registry.js';
 import type { StreamQueue } from './collect/queues/stream.js';
@@ -89,7 +89,10 @@ export class Runtime {
       executor: this.executor,
       collectors: () => [...collectors, ...this.discovery.collectors()],
       side,
-      extra: (builder) => this.discovery.addSamples(builder),
+      extra: (builder) => {
+        addDefaultThresholds(builder);
+        this.discovery.addSamples(builder);
+      },
       prepare: (deadlineMs) => this.discovery.ready(deadlineMs),
       cacheForMs: config.scrape.cacheFor,
       log,

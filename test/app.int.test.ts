@@ -122,7 +122,7 @@ describe('/metrics', () => {
     expect(m.type).toContain('text/plain; version=0.0.4');
     for (const family of [
       'queue_tasks', 'queue_oldest_task_age_seconds', 'queue_enqueued_total', 'queue_processed_total', 'queue_window_tasks',
-      'queue_backlog_threshold', 'queue_latency_threshold_seconds', 'queue_info', 'queue_stream_length', 'queue_stream_group_pending',
+      'queue_default_backlog_threshold', 'queue_default_latency_threshold_seconds', 'queue_info', 'queue_stream_length', 'queue_stream_group_pending',
       'queue_component_up', 'queue_component_items_total', 'queue_component_recent_duration_seconds', 'mysql_up',
       'mysql_global_status_commands_total', 'mysql_global_variables_max_connections', 'mysql_version_info',
       'queuescope_scrape_collector_success', 'queuescope_scrape_redis_roundtrips', 'queuescope_build_info', 'process_resident_memory_bytes',
@@ -158,7 +158,9 @@ describe('/metrics', () => {
     expect(m.status).toBe(200);
     expect(m.map.get('redis_up')).toBe(0);
     expect(elapsed).toBeLessThan(1000);
-    expect(m.map.get(seriesKey('queue_backlog_threshold', { queue: 'exam-tasks', framework: 'list' }))).toBe(1000);
+    // The rules' fallback thresholds are on the page while Redis is down.
+    expect(m.map.get(seriesKey('queue_default_backlog_threshold'))).toBe(1000);
+    expect(m.map.get(seriesKey('queue_info', { queue: 'exam-tasks', framework: 'list', key: 'task:queue' }))).toBe(1);
     // Redis recovers on its own once it answers again.
     await waitFor('redis_up 1 after the stall', async () => (await metrics()).map.get('redis_up') === 1);
   });

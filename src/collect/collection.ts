@@ -3,42 +3,97 @@
  * plus the reasons anything was skipped. Built through {@link CollectionBuilder}
  * (which hands out per-collector {@link SampleSink}s) and then read-only.
  */
-import { render } from './exposition.js';
+import { familyHeader, formatValue, labelText } from './exposition.js';
 import { CollectorRun, type CollectorOutcome } from './execute.js';
 import type { Family, Sample } from './family.js';
 import { FAMILIES, type FamilyDef } from './families.js';
-import type { Labels, MetricType, SampleSink } from './types.js';
+import type { Labels, MetricType, SampleSink, Series } from './types.js';
 
 export type { Family, Sample } from './family.js';
+
+/**
+ * A family as a collection stores it: its sample lines already written as
+ * UTF-8 (`name{labels} value\n`, the same in the text format and
+ * OpenMetrics), so a scrape never builds a sample object and the page is the
+ * lines joined.
+ */
+export interface FamilyLines {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  /** Sample lines, each ending in `\n`, in insertion order. */
+  readonly bytes: Buffer;
+  /** Number of lines. */
+  readonly count: number;
+}
 
 /** A finished, immutable collection. */
 export class Collection {
   constructor(
-    /** Families by name, in declaration order. */
-    readonly families: ReadonlyMap<string, Family>,
+    /** Families by name, in the order their first sample was added. */
+    readonly lines: ReadonlyMap<string, FamilyLines>,
     /** Wall clock the collection measured ages against, unix milliseconds. */
     readonly at: number,
     /** Per collector: did it read everything it planned; why not. */
     readonly collectors: ReadonlyMap<string, CollectorOutcome>,
   ) {}
 
-  private readonly renderedAs: { text?: string; openmetrics?: string } = {};
+  private readonly renderedAs: { text?: Buffer; openmetrics?: Buffer } = {};
+  private readonly decodedAs: { text?: string; openmetrics?: string } = {};
+  private readonly parsed = new Map<string, Family>();
 
   /**
-   * This collection's exposition in `format`, without OpenMetrics' `# EOF`
-   * (the caller appends more families). Rendered once: every scraper that
-   * shares the collection (in flight or via `cacheFor`) gets the same text.
+   * This collection's exposition in `format` as UTF-8 bytes, without
+   * OpenMetrics' `# EOF` (the caller appends more families). Joined once:
+   * every scraper that shares the collection (in flight or via `cacheFor`)
+   * gets the same buffer.
    */
+  expositionBytes(format: 'text' | 'openmetrics'): Buffer {
+    let bytes = this.renderedAs[format];
+    if (bytes === undefined) {
+      const parts: Buffer[] = [];
+      for (const f of this.lines.values()) {
+        if (f.count === 0) continue;
+        parts.push(Buffer.from(familyHeader(f.name, f.type, f.help, format), 'utf8'), f.bytes);
+      }
+      bytes = this.renderedAs[format] = Buffer.concat(parts);
+    }
+    return bytes;
+  }
+
+  /** {@link expositionBytes} as a string (decoded once). */
   exposition(format: 'text' | 'openmetrics'): string {
-    return (this.renderedAs[format] ??= render(this.families.values(), format, false));
+    return (this.decodedAs[format] ??= this.expositionBytes(format).toString('utf8'));
+  }
+
+  /**
+   * The families with their samples, read back from the lines on first use
+   * (the monitor API, tests); the scrape path never needs them.
+   */
+  get families(): ReadonlyMap<string, Family> {
+    const out = new Map<string, Family>();
+    for (const name of this.lines.keys()) out.set(name, this.family(name)!);
+    return out;
+  }
+
+  /** One family read back from its lines (memoised), or undefined when it has no samples. */
+  family(name: string): Family | undefined {
+    let fam = this.parsed.get(name);
+    if (!fam) {
+      const f = this.lines.get(name);
+      if (!f) return undefined;
+      fam = { name: f.name, type: f.type, help: f.help, samples: parseLines(f.bytes.toString('utf8')) };
+      this.parsed.set(name, fam);
+    }
+    return fam;
   }
 
   /** Samples of `family` whose labels include every pair of `match`. */
   find(family: string, match: Labels = {}): Sample[] {
-    const fam = this.families.get(family);
+    const fam = this.family(family);
     if (!fam) return [];
     const keys = Object.keys(match);
-    return fam.samples.filter((s) => keys.every((k) => s.labels[k] === match[k]));
+    return keys.length === 0 ? fam.samples : fam.samples.filter((s) => keys.every((k) => s.labels[k] === match[k]));
   }
 
   /** The value of the first sample of `family` matching `match`, or undefined. */
@@ -47,16 +102,127 @@ export class Collection {
   }
 }
 
+/** Reads sample lines written by {@link CollectionBuilder} back into samples (labels unescaped). */
+export function parseLines(text: string): Sample[] {
+  const out: Sample[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    let end = text.indexOf('\n', i);
+    if (end < 0) end = n;
+    const labels: Record<string, string> = {};
+    let j = i;
+    while (j < end && text.charCodeAt(j) !== 123 /* { */ && text.charCodeAt(j) !== 32) j++;
+    if (text.charCodeAt(j) === 123) {
+      j++;
+      while (j < end && text.charCodeAt(j) !== 125 /* } */) {
+        const eq = text.indexOf('="', j);
+        const key = text.slice(j, eq);
+        let k = eq + 2;
+        let value = '';
+        for (;;) {
+          const c = text.charCodeAt(k);
+          if (c === 34) break;
+          if (c === 92) {
+            const next = text[k + 1];
+            value += next === 'n' ? '\n' : next;
+            k += 2;
+          } else {
+            value += text[k];
+            k++;
+          }
+        }
+        labels[key] = value;
+        j = k + 1;
+        if (text.charCodeAt(j) === 44 /* , */) j++;
+      }
+      j++;
+    }
+    const raw = text.slice(j + 1, end);
+    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
+    out.push({ labels, value });
+    i = end + 1;
+  }
+  return out;
+}
+
+/** A family being built. */
+interface BuildingFamily {
+  readonly name: string;
+  readonly type: MetricType;
+  readonly help: string;
+  /** Lines written so far: `buf[0, len)`. */
+  buf: Buffer;
+  len: number;
+  count: number;
+  /** Label texts already written (duplicates keep the first value). */
+  readonly seen: Set<string>;
+}
+
+/** Builders made so far (each one's id). */
+let builders = 0;
+
+/** First buffer of a family; it doubles as needed. */
+const INITIAL_FAMILY_BYTES = 256;
+
+/** Makes room for `n` more bytes in `fam.buf`. */
+function reserve(fam: BuildingFamily, n: number): void {
+  if (fam.len + n <= fam.buf.length) return;
+  let size = fam.buf.length * 2;
+  while (size < fam.len + n) size *= 2;
+  const next = Buffer.allocUnsafe(size);
+  fam.buf.copy(next, 0, 0, fam.len);
+  fam.buf = next;
+}
+
+/** Writes `value` and the line's `\n` (integers digit by digit; others as {@link formatValue}, ASCII). */
+function writeValue(fam: BuildingFamily, value: number): void {
+  reserve(fam, 32);
+  const buf = fam.buf;
+  if (Number.isInteger(value) && value >= 0 && value < 1e15) {
+    let v = value;
+    let digits = 1;
+    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
+    let i = fam.len + digits - 1;
+    do {
+      buf[i--] = 48 + (v % 10);
+      v = Math.floor(v / 10);
+    } while (v > 0);
+    fam.len += digits;
+  } else {
+    fam.len += buf.write(formatValue(value), fam.len, 'latin1');
+  }
+  buf[fam.len++] = 10;
+}
+
+function newFamily(name: string, type: MetricType, help: string, hint = 0): BuildingFamily {
+  // A little headroom over last time's size: a few more queues or longer values do not reallocate.
+  const size = hint > 0 ? Math.ceil(hint * 1.05) + INITIAL_FAMILY_BYTES : INITIAL_FAMILY_BYTES;
+  return { name, type, help, buf: Buffer.allocUnsafe(size), len: 0, count: 0, seen: new Set() };
+}
+
 /**
- * Accumulates samples for one collection. Duplicate series (same family and
- * label values) keep the first value: an exposition with duplicates is
- * invalid and Prometheus would reject the whole scrape.
+ * Accumulates samples for one collection, writing each as its exposition line
+ * at once (no sample objects). Duplicate series (same family and label set)
+ * keep the first value: an exposition with duplicates is invalid and
+ * Prometheus would reject the whole scrape.
  */
 export class CollectionBuilder {
-  private readonly families = new Map<string, Family & { seen: Set<string> }>();
+  private readonly families = new Map<string, BuildingFamily>();
   private readonly runs = new Map<string, CollectorRun>();
 
-  constructor(private readonly at: number) {}
+  /**
+   * @param at the collection's wall clock, unix ms
+   * @param sizeHints bytes each family took in the previous collection (updated by
+   *   {@link finish}): a family's buffer starts that large instead of doubling up to it
+   */
+  /** Distinguishes this builder's writes in {@link Series.writtenIn}. */
+  private readonly id = ++builders;
+
+  constructor(
+    private readonly at: number,
+    private readonly sizeHints?: Map<string, number>,
+  ) {}
 
   /**
    * The run of `collector` in this collection, started on first use (its
@@ -79,7 +245,7 @@ export class CollectionBuilder {
 
   /** Declares a family (see {@link SampleSink.declare}). */
   declare(name: string, type: MetricType, help: string): void {
-    if (!this.families.has(name)) this.families.set(name, { name, type, help, samples: [], seen: new Set() });
+    if (!this.families.has(name)) this.families.set(name, newFamily(name, type, help, this.sizeHints?.get(name)));
   }
 
   /**
@@ -90,27 +256,60 @@ export class CollectionBuilder {
    * @throws Error for an unknown family (a programming error, not bad input).
    */
   add(family: string, labels: Labels, value: number): string | undefined {
+    const fam = this.family(family);
+    if (fam.type === 'counter' && !(value >= 0 && value !== Infinity)) return `${family}: counter value ${value} is not a non-negative number`;
+    const text = labelText(labels);
+    if (fam.seen.has(text)) return undefined;
+    fam.seen.add(text);
+    const head = family + text + ' ';
+    reserve(fam, head.length * 3);
+    fam.len += fam.buf.write(head, fam.len, 'utf8');
+    writeValue(fam, value);
+    fam.count++;
+    return undefined;
+  }
+
+  /**
+   * Adds a sample of a series built at plan time: the line is its prebuilt
+   * prefix and the value; a series written twice in one collection keeps the
+   * first value ({@link Series.writtenIn}). A counter value that is negative or
+   * not finite is refused, as in {@link add}.
+   * @returns why the sample was refused, or undefined when it was added.
+   * @throws Error for an unknown family (a programming error)
+   */
+  set(series: Series, value: number): string | undefined {
+    if (series.writtenIn === this.id) return undefined;
+    const fam = this.family(series.family);
+    if (fam.type === 'counter' && !(value >= 0 && value !== Infinity)) return `${series.family}: counter value ${value} is not a non-negative number`;
+    series.writtenIn = this.id;
+    const bytes = series.bytes;
+    reserve(fam, bytes.length);
+    fam.buf.set(bytes, fam.len);
+    fam.len += bytes.length;
+    writeValue(fam, value);
+    fam.count++;
+    return undefined;
+  }
+
+  private family(family: string): BuildingFamily {
     let fam = this.families.get(family);
     if (!fam) {
       const def = (FAMILIES as Record<string, FamilyDef>)[family];
       if (!def) throw new Error(`metric family ${family} is not declared`);
-      fam = { name: family, type: def.type, help: def.help, samples: [], seen: new Set() };
+      fam = newFamily(family, def.type, def.help, this.sizeHints?.get(family));
       this.families.set(family, fam);
     }
-    if (fam.type === 'counter' && !(value >= 0 && value !== Infinity)) return `${family}: counter value ${value} is not a non-negative number`;
-    let key = '';
-    for (const k in labels) key += `${labels[k]}\u0000`;
-    if (fam.seen.has(key)) return undefined;
-    fam.seen.add(key);
-    fam.samples.push({ labels, value });
-    return undefined;
+    return fam;
   }
 
   /** Freezes the collection; every run reports its success and duration gauges. */
   finish(): Collection {
     for (const run of this.runs.values()) run.report(this);
-    const families = new Map<string, Family>();
-    for (const [name, f] of this.families) families.set(name, { name: f.name, type: f.type, help: f.help, samples: f.samples });
+    const families = new Map<string, FamilyLines>();
+    for (const [name, f] of this.families) {
+      families.set(name, { name: f.name, type: f.type, help: f.help, bytes: f.buf.subarray(0, f.len), count: f.count });
+      this.sizeHints?.set(name, f.len);
+    }
     return new Collection(families, this.at, new Map(this.runs));
   }
 }

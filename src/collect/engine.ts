@@ -59,6 +59,32 @@ interface Pending extends Planned {
   readonly commands: readonly Command[];
 }
 
+/** A step of the cached first batch: which collector (index into the scrape's collectors) it belongs to. */
+interface PlannedStep {
+  readonly collector: number;
+  readonly step: ReadStep;
+}
+
+/** See {@link ScrapeEngine.plan}. */
+interface FirstBatch {
+  readonly collectors: readonly RedisCollector[];
+  readonly arrays: readonly (readonly ReadStep[] | undefined)[];
+  /** Steps without commands (read before anything is sent). */
+  readonly local: readonly PlannedStep[];
+  /** Steps whose commands make up the first batch, in order. */
+  readonly sent: readonly PlannedStep[];
+  /** The PING, then their commands, routed; entries at `timed` indexes are re-resolved against each scrape's clock. */
+  readonly routed: readonly RoutedCommand[];
+  readonly timed: readonly { index: number; planned: PlannedCommand }[];
+}
+
+/** The follow-up commands of `pending`, routed, in order. */
+function pendingRouted(pending: readonly Pending[]): RoutedCommand[] {
+  const out: RoutedCommand[] = [];
+  for (const p of pending) for (const command of p.commands) out.push({ command, routingKey: keyOf(command) });
+  return out;
+}
+
 /** Charges a failed batch to every collector that had a step in it (its first reason only). */
 function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], error: string | undefined): void {
   for (const p of steps) {
@@ -100,6 +126,9 @@ export class ScrapeEngine {
   private readonly loggedReasons = new SeenOnce();
   /** Why Redis is reported down (logged when it starts or changes, and on recovery). */
   private readonly redisDown = new Outage();
+  private firstBatch: FirstBatch | undefined;
+  /** Bytes per family in the last collection (see CollectionBuilder). */
+  private readonly sizeHints = new Map<string, number>();
   private readonly now: () => number;
   /** Number of collections actually run (tests and the load benchmark read it). */
   collections = 0;
@@ -159,7 +188,7 @@ export class ScrapeEngine {
         this.opts.log.warn({ err: (err as Error).message }, 'preparing the collection failed');
       }
     }
-    const builder = new CollectionBuilder(started);
+    const builder = new CollectionBuilder(started, this.sizeHints);
     const sideDone = Promise.all(
       (this.opts.side ?? []).map(async (side) => {
         const run = builder.run(side.name);
@@ -183,84 +212,153 @@ export class ScrapeEngine {
     return collection;
   }
 
+  /**
+   * The first batch derived from the collectors' steps: which steps send
+   * commands, and those commands routed. Built when a collector hands out a
+   * different steps array (a config or discovery change) and reused
+   * otherwise, so a scrape only resolves the commands that carry the clock.
+   */
+  private plan(collectors: readonly RedisCollector[], failures: (string | undefined)[]): FirstBatch {
+    const arrays: (readonly ReadStep[] | undefined)[] = [];
+    collectors.forEach((c, i) => {
+      try {
+        arrays.push(c.steps());
+      } catch (err) {
+        arrays.push(undefined);
+        failures[i] = `planning failed: ${(err as Error).message}`;
+      }
+    });
+    const cached = this.firstBatch;
+    if (cached && cached.collectors.length === collectors.length && cached.arrays.every((a, i) => a === arrays[i] && cached.collectors[i] === collectors[i])) {
+      return cached;
+    }
+    const local: PlannedStep[] = [];
+    const sent: PlannedStep[] = [];
+    // The first batch always starts with a PING, so every scrape proves Redis answers (a scrape
+    // with nothing to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
+    const routed: RoutedCommand[] = [{ command: PING, routingKey: undefined }];
+    const timed: { index: number; planned: PlannedCommand }[] = [];
+    arrays.forEach((steps, c) => {
+      for (const step of steps ?? []) {
+        if (step.commands.length === 0) {
+          local.push({ collector: c, step });
+          continue;
+        }
+        sent.push({ collector: c, step });
+        for (const planned of step.commands) {
+          const command = resolveCommand(planned, 0);
+          if (command !== planned) timed.push({ index: routed.length, planned });
+          routed.push({ command, routingKey: keyOf(command) });
+        }
+      }
+    });
+    this.firstBatch = { collectors, arrays, local, sent, routed, timed };
+    return this.firstBatch;
+  }
+
   private async collectRedis(builder: CollectionBuilder, nowMs: number, deadlineMs: number): Promise<void> {
     // The collector list is captured once per scrape: every collector planned is the one reported.
-    const runs = this.opts.collectors().map((collector) => ({ collector, run: builder.run(collector.name) }));
-    const first: Planned[] = [];
-    for (const { collector, run } of runs) {
-      const sink = run.sink;
-      let steps: readonly ReadStep[];
-      try {
-        steps = collector.steps();
-      } catch (err) {
-        sink.fail(`planning failed: ${(err as Error).message}`);
-        continue;
-      }
-      for (const step of steps) first.push({ collector: collector.name, sink, step });
-    }
+    const collectors = this.opts.collectors();
+    const runs = collectors.map((collector) => builder.run(collector.name));
+    const failures: (string | undefined)[] = [];
+    const plan = this.plan(collectors, failures);
+    failures.forEach((f, i) => f !== undefined && runs[i]!.sink.fail(f));
+    const planned = (p: PlannedStep): Planned => ({ collector: collectors[p.collector]!.name, sink: runs[p.collector]!.sink, step: p.step });
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
     const pending: Pending[] = [];
-    const sent: Planned[] = [];
-    for (const p of first) {
-      if (p.step.commands.length > 0) sent.push(p);
-      else this.readFirst(p, [], nowMs, pending);
-    }
+    for (const p of plan.local) this.readFirst(planned(p), [], nowMs, pending);
     // Two batches at most: the first, and the follow-ups its replies asked for.
     const tally = { commands: 0, roundtrips: 0 };
-    // The first always starts with a PING, so every scrape proves Redis answers (a scrape with
-    // nothing to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
-    let up = await this.batch(builder, sent, (p) => p.step.commands, nowMs, deadlineMs, tally, (p, replies) => this.readFirst(p, replies, nowMs, pending), true);
-    if (up) up = await this.batch(builder, pending, (p) => p.commands, nowMs, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs));
+    let routed = plan.routed;
+    if (plan.timed.length > 0) {
+      const copy = routed.slice();
+      for (const t of plan.timed) {
+        const command = resolveCommand(t.planned, nowMs);
+        copy[t.index] = { command, routingKey: keyOf(command) };
+      }
+      routed = copy;
+    }
+    const sent = plan.sent.map(planned);
+    let up = await this.batch(builder, sent, (p) => p.step.commands.length, deadlineMs, tally, (p, replies) => this.readFirst(p, replies, nowMs, pending), routed, true);
+    if (up) {
+      up = await this.batch(builder, pending, (p) => p.commands.length, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs), pendingRouted(pending));
+    }
     // The Redis collectors share the batches: each one's time is the whole Redis part's.
-    for (const { run } of runs) run.end();
+    for (const run of runs) run.end();
     builder.add('redis_up', {}, up ? 1 : 0);
     builder.add('queuescope_scrape_redis_commands', {}, tally.commands);
     builder.add('queuescope_scrape_redis_roundtrips', {}, tally.roundtrips);
   }
 
   /**
-   * Sends the commands of `items` as one batch and hands each item its
-   * replies; a batch that fails as a whole is charged to every item's collector.
+   * Sends `routed` (the commands of `items`, in order, `countOf(item)` each)
+   * as one batch and hands each item its replies; a batch that fails as a
+   * whole is charged to every item's collector.
    * @returns false when the batch failed (Redis is down for this scrape)
    */
   private async batch<P extends Planned>(
     builder: CollectionBuilder,
     items: readonly P[],
-    commandsOf: (item: P) => readonly PlannedCommand[],
-    nowMs: number,
+    countOf: (item: P) => number,
     deadlineMs: number,
     tally: { commands: number; roundtrips: number },
     read: (item: P, replies: readonly Reply[]) => void,
+    routed: readonly RoutedCommand[],
+    /** `routed[0]` is the scrape's PING: its answer decides redis_up, and no item reads it. */
     ping = false,
   ): Promise<boolean> {
     if (items.length === 0 && !ping) return true;
-    const routed: RoutedCommand[] = ping ? [{ command: PING, routingKey: undefined }] : [];
-    for (const item of items) {
-      for (const planned of commandsOf(item)) {
-        const command = resolveCommand(planned, nowMs);
-        routed.push({ command, routingKey: keyOf(command) });
+    const skip = ping ? 1 : 0;
+    let pingReply: Reply | undefined;
+    let refused = false;
+    // Streamed: each item is read as soon as its last reply is parsed (while later replies
+    // are still arriving), and no batch-sized reply array is kept alive.
+    let next = 0;
+    let current: Reply[] = [];
+    let want = 0;
+    const advance = (): void => {
+      // Items that sent no commands (an empty follow-up) are read at once.
+      while (next < items.length && (want = countOf(items[next]!)) === 0) read(items[next++]!, []);
+      current = new Array<Reply>(want);
+    };
+    advance();
+    let filled = 0;
+    const onReply = (index: number, reply: Reply): void => {
+      if (index < skip) {
+        pingReply = reply;
+        // A Redis that is not serving (LOADING, BUSY, …) answers the rest with errors too: read none.
+        refused = notServing(reply) !== undefined;
+        return;
       }
-    }
+      if (refused) return;
+      current[filled++] = reply;
+      if (filled < want) return;
+      const item = items[next++]!;
+      filled = 0;
+      read(item, current);
+      advance();
+    };
     let result: BatchResult;
     try {
-      result = await this.opts.executor.exec(routed, deadlineMs);
+      result = await this.opts.executor.exec(routed, deadlineMs, onReply);
     } catch (err) {
       // Executors never reject by contract; one that does still only fails this batch.
       result = failAll(routed.length, (err as Error).message);
     }
     tally.commands += routed.length;
     tally.roundtrips += result.roundtrips;
-    const failure = !result.ok ? (result.error ?? 'unknown error') : ping ? notServing(result.replies[0]) : undefined;
+    const failure = !result.ok ? (result.error ?? 'unknown error') : ping ? notServing(result.streamed ? pingReply : result.replies[0]) : undefined;
     if (failure !== undefined) {
       if (ping && this.redisDown.fail(failure)) this.opts.log.warn({ reason: failure }, 'redis is unreachable: redis_up 0');
       batchFailed(builder, items, failure);
       return false;
     }
     if (ping && this.redisDown.recover()) this.opts.log.info('redis answers again: redis_up 1');
-    let offset = ping ? 1 : 0;
-    for (const item of items) {
-      const n = commandsOf(item).length;
+    if (result.streamed) return true;
+    let offset = skip;
+    for (const item of items.slice(next)) {
+      const n = countOf(item);
       read(item, result.replies.slice(offset, offset + n));
       offset += n;
     }

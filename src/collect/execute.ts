@@ -5,7 +5,7 @@
  * sets `queuescope_scrape_collector_success` (1 when nothing was skipped) and
  * `queuescope_scrape_collector_duration_seconds`.
  */
-import type { Labels, SampleSink } from './types.js';
+import type { Labels, SampleSink, Series } from './types.js';
 
 /** What a finished run reports (the monitor API and the failure log read it). */
 export interface CollectorOutcome {
@@ -21,6 +21,8 @@ export interface SampleTarget {
   declare: SampleSink['declare'];
   /** @returns why the sample was refused (a negative counter), or undefined. */
   add(family: string, labels: Labels, value: number): string | undefined | void;
+  /** A series built at plan time (see `Series`); targets without it get `add`. */
+  set?(series: Series, value: number): string | undefined | void;
 }
 
 export class CollectorRun implements CollectorOutcome {
@@ -43,6 +45,14 @@ export class CollectorRun implements CollectorOutcome {
           return;
         }
         const refused = target.add(family, labels, value);
+        if (refused) this.failures.push(refused);
+      },
+      set: (series, value) => {
+        if (Number.isNaN(value)) {
+          this.failures.push(`${series.family}: value is not a number`);
+          return;
+        }
+        const refused = target.set ? target.set(series, value) : target.add(series.family, series.labels, value);
         if (refused) this.failures.push(refused);
       },
       fail: (reason) => void this.failures.push(reason),

@@ -10,7 +10,7 @@
  */
 import { escapeForLabel } from '../redis/bytes.js';
 import type { Family } from './family.js';
-import type { Labels } from './types.js';
+import type { Labels, MetricType } from './types.js';
 
 export const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -20,11 +20,20 @@ export function negotiate(accept: string | undefined): 'text' | 'openmetrics' {
   return accept !== undefined && accept.includes('application/openmetrics-text') ? 'openmetrics' : 'text';
 }
 
-function escapeLabel(v: string): string {
-  // Only \, " and newline need escaping; the fast path skips the regex for plain values.
-  // A key byte outside UTF-8 (carried as a lone surrogate, see redis/bytes.ts) is written as `\xNN`.
-  if (!/[\\"\n\uD800-\uDFFF]/.test(v)) return v;
-  return escapeForLabel(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+/**
+ * A label value escaped for the exposition (`\\`, `"` and newline; the rest as
+ * is). A key byte outside UTF-8 (carried as a lone surrogate, see
+ * redis/bytes.ts) is written as `\xNN`.
+ */
+export function escapeLabel(v: string): string {
+  // A char scan beats a regex test for the short values labels have.
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 92 || c === 34 || c === 10 || (c >= 0xd800 && c <= 0xdfff)) {
+      return escapeForLabel(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+    }
+  }
+  return v;
 }
 
 function escapeHelp(v: string, openMetrics: boolean): string {
@@ -33,19 +42,37 @@ function escapeHelp(v: string, openMetrics: boolean): string {
   return out;
 }
 
-function formatValue(v: number): string {
+/** A sample value as the exposition writes it (`NaN`, `+Inf`, `-Inf`, else JS' shortest round-trip decimal). */
+export function formatValue(v: number): string {
   if (Number.isFinite(v)) return String(v);
   if (Number.isNaN(v)) return 'NaN';
   return v > 0 ? '+Inf' : '-Inf';
 }
 
-function labelText(labels: Labels): string {
+/** `{k="v",…}` for `labels` in their key order, escaped; `''` for no labels. */
+export function labelText(labels: Labels): string {
   let out = '';
   for (const k in labels) {
-    out += out === '' ? '{' : ',';
-    out += `${k}="${escapeLabel(labels[k]!)}"`;
+    out += (out === '' ? '{' : ',') + k + '="' + escapeLabel(labels[k]!) + '"';
   }
-  return out === '' ? '' : `${out}}`;
+  return out === '' ? '' : out + '}';
+}
+
+/**
+ * The `# HELP` / `# TYPE` lines of a family in `format` (OpenMetrics: counter
+ * family names without `_total`, `info` families without `_info`; text 0.0.4
+ * has no `info` type and says `gauge`).
+ */
+export function familyHeader(name: string, type: MetricType, help: string, format: 'text' | 'openmetrics'): string {
+  const om = format === 'openmetrics';
+  let familyName = name;
+  let t: string = type;
+  if (om && type === 'counter' && familyName.endsWith('_total')) familyName = familyName.slice(0, -6);
+  if (type === 'info') {
+    if (om && familyName.endsWith('_info')) familyName = familyName.slice(0, -5);
+    else t = 'gauge';
+  }
+  return `# HELP ${familyName} ${escapeHelp(help, om)}\n# TYPE ${familyName} ${t}\n`;
 }
 
 /**
@@ -54,22 +81,13 @@ function labelText(labels: Labels): string {
  * @param eof append OpenMetrics' `# EOF` (set only on the last chunk of a page).
  */
 export function render(families: Iterable<Family>, format: 'text' | 'openmetrics', eof = format === 'openmetrics'): string {
-  const om = format === 'openmetrics';
   const parts: string[] = [];
   for (const fam of families) {
     if (fam.samples.length === 0) continue;
-    let familyName = fam.name;
-    let type: string = fam.type;
-    if (om && fam.type === 'counter' && familyName.endsWith('_total')) familyName = familyName.slice(0, -6);
-    if (fam.type === 'info') {
-      if (om && familyName.endsWith('_info')) familyName = familyName.slice(0, -5);
-      else type = 'gauge';
-    }
-    if (!om && fam.type === 'info') type = 'gauge';
-    parts.push(`# HELP ${familyName} ${escapeHelp(fam.help, om)}\n# TYPE ${familyName} ${type}\n`);
+    parts.push(familyHeader(fam.name, fam.type, fam.help, format));
     const sampleName = fam.name;
     let body = '';
-    for (const s of fam.samples) body += `${s.name ?? sampleName}${labelText(s.labels)} ${formatValue(s.value)}\n`;
+    for (const s of fam.samples) body += (s.name ?? sampleName) + labelText(s.labels) + ' ' + formatValue(s.value) + '\n';
     parts.push(body);
   }
   if (eof) parts.push('# EOF\n');

@@ -8,6 +8,7 @@
 import type { Collection } from './collection.js';
 import { negotiate, OPENMETRICS_CONTENT_TYPE, render, TEXT_CONTENT_TYPE } from './exposition.js';
 import type { Family } from './family.js';
+import { acceptsGzip, deflatePart, gzipJoin, type DeflatedPart } from '../http/gzip.js';
 
 /** Smallest scrape budget, ms, whatever the Prometheus header says (a 0 s budget helps nobody). */
 const MIN_BUDGET_MS = 100;
@@ -28,11 +29,16 @@ export function scrapeBudgetMs(configTimeoutMs: number, header: string | string[
   return Math.max(budget, MIN_BUDGET_MS);
 }
 
-/** A scrape answer: its content type and the page. */
+/** A scrape answer: its content type and the page (gzip-encoded when `contentEncoding` says so). */
 export interface ScrapeResponse {
   readonly contentType: string;
-  readonly body: string;
+  readonly body: string | Buffer;
+  /** `gzip` when the body is compressed (send it as the Content-Encoding header). */
+  readonly contentEncoding?: 'gzip';
 }
+
+/** Per collection and format: its exposition deflated once, shared by every scraper of it. */
+const deflated = new WeakMap<Collection, { text?: DeflatedPart; openmetrics?: DeflatedPart }>();
 
 /**
  * The page for `collection` in the format `accept` asks for (text 0.0.4
@@ -40,11 +46,18 @@ export interface ScrapeResponse {
  * collection's and, for OpenMetrics, the closing `# EOF`.
  * @param accept the request's `Accept` header
  * @param extra families rendered after the collection (the sidecar's own metrics on `/metrics`)
+ * @param acceptEncoding the request's `Accept-Encoding`: when it admits gzip the body is one gzip
+ *   member whose collection part was compressed once per collection (src/http/gzip.ts)
  */
-export function scrapeResponse(collection: Collection, accept: string | undefined, extra: Iterable<Family> = []): ScrapeResponse {
+export function scrapeResponse(collection: Collection, accept: string | undefined, extra: Iterable<Family> = [], acceptEncoding?: string | string[]): ScrapeResponse {
   const format = negotiate(accept);
-  return {
-    contentType: format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE,
-    body: collection.exposition(format) + render(extra, format),
-  };
+  const contentType = format === 'openmetrics' ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE;
+  const tail = render(extra, format);
+  if (acceptsGzip(acceptEncoding)) {
+    let parts = deflated.get(collection);
+    if (!parts) deflated.set(collection, (parts = {}));
+    const head = (parts[format] ??= deflatePart(collection.expositionBytes(format)));
+    return { contentType, body: gzipJoin(head, tail), contentEncoding: 'gzip' };
+  }
+  return { contentType, body: collection.exposition(format) + tail };
 }

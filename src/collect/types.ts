@@ -21,6 +21,30 @@ export type Labels = Readonly<Record<string, string>>;
 export type MetricType = 'gauge' | 'counter' | 'histogram' | 'info';
 
 /**
+ * A series fixed when a plan is built (once per queue set, not per scrape):
+ * its family and labels with the exposition text already rendered, so a
+ * scrape only writes the value. Made by `series()` in `series.ts`.
+ */
+export interface Series {
+  readonly family: string;
+  readonly labels: Labels;
+  /** `{k="v",…}` escaped (`''` without labels): identifies the series within its family. */
+  readonly text: string;
+  /** `family{k="v",…} `: the sample line up to its value. */
+  readonly line: string;
+  /** {@link line} as UTF-8 bytes (copied into the exposition as they are). */
+  readonly bytes: Uint8Array;
+  /**
+   * The collection that last wrote this series (a collection builder's id):
+   * a second write in the same collection is a duplicate and is dropped,
+   * without a per-scrape set of every series. Series are unique per plan
+   * (`LayoutCollector` plans a queue name or key once), so this is the whole
+   * duplicate check for them.
+   */
+  writtenIn?: number;
+}
+
+/**
  * Where collected values go. Families are declared once in `families.ts`
  * (name, type, help); collectors add samples by family name. The engine's
  * collection builder implements it; an exposition writer can implement it
@@ -34,6 +58,12 @@ export interface SampleSink {
   declare(family: string, type: MetricType, help: string): void;
   /** Adds one sample. Unknown (undeclared) families are a programming error and throw. `value` must be finite; NaN is dropped (and reported) by the sink. */
   add(family: string, labels: Labels, value: number): void;
+  /**
+   * Adds one sample of a series built at plan time (see {@link Series}): what
+   * `add(series.family, series.labels, value)` does, without building labels.
+   * Optional; `put()` in `series.ts` falls back to `add`.
+   */
+  set?(series: Series, value: number): void;
   /**
    * Records that something could not be read (wrong key type, non-numeric
    * value, Redis error). The collector's success gauge becomes 0 and the

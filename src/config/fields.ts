@@ -79,12 +79,21 @@ export function byteSize(min: number, max: number) {
 /** Sliding windows of `queue_window_tasks`, ms. */
 export const windowsSchema = z.array(durationIn(DURATION_RANGES.span)).min(1).default([60_000, 300_000, 600_000, 3_600_000]);
 
-/** Alert thresholds every queue carries (exported as gauges for the rules). */
+/** Default `backlogThreshold` (waiting tasks): exported once as `queue_default_backlog_threshold`. */
+export const DEFAULT_BACKLOG_THRESHOLD = 1000;
+/** Default `latencyThreshold`, ms: exported once as `queue_default_latency_threshold_seconds`. */
+export const DEFAULT_LATENCY_THRESHOLD_MS = 300_000;
+
+/**
+ * Alert thresholds every queue carries. A queue whose value differs from the
+ * default exports its own `queue_backlog_threshold` / `queue_latency_threshold_seconds`;
+ * the others rely on the sidecar's one `queue_default_*` series (the rules fall back to it).
+ */
 export const thresholds = {
-  /** waiting tasks; exported as `queue_backlog_threshold` */
-  backlogThreshold: z.number().nonnegative().default(1000),
-  /** ms; exported as `queue_latency_threshold_seconds` */
-  latencyThreshold: durationIn(DURATION_RANGES.span).default(300_000),
+  /** waiting tasks; exported as `queue_backlog_threshold` when not the default */
+  backlogThreshold: z.number().nonnegative().default(DEFAULT_BACKLOG_THRESHOLD),
+  /** ms; exported as `queue_latency_threshold_seconds` when not the default */
+  latencyThreshold: durationIn(DURATION_RANGES.span).default(DEFAULT_LATENCY_THRESHOLD_MS),
 };
 
 /** An optional key name where config.md documents `""` as the default: `""` means unset. */

@@ -58,6 +58,10 @@ export interface PageStrings {
   readonly staleAfter: string;
   readonly group: string;
   readonly paused: string;
+  /** Queue pager: `{from}`, `{to}`, `{total}`. */
+  readonly queueRange: string;
+  readonly prevPage: string;
+  readonly nextPage: string;
   readonly metricsLink: string;
   readonly apiLink: string;
   readonly grafanaLink: string;
@@ -102,6 +106,9 @@ const zh: PageStrings = {
   sampling: '采样中…',
   noComponents: '配置中没有组件（components:）',
   noQueues: '没有发现队列',
+  queueRange: '第 {from}–{to} 个队列，共 {total} 个',
+  prevPage: '上一页',
+  nextPage: '下一页',
   loading: '加载中…',
   redisDown: '无法连接 Redis：组件与队列数据暂不可用，页面会自动重试。',
   fetchFailed: '无法从 queuescope 获取数据（{error}），页面会自动重试。',
@@ -156,6 +163,9 @@ const en: PageStrings = {
   sampling: 'sampling…',
   noComponents: 'No components in the config (components:)',
   noQueues: 'No queues found',
+  queueRange: 'Queues {from}–{to} of {total}',
+  prevPage: 'Previous',
+  nextPage: 'Next',
   loading: 'Loading…',
   redisDown: 'Redis is unreachable: component and queue data are unavailable. The page keeps retrying.',
   fetchFailed: 'Could not reach queuescope ({error}). The page keeps retrying.',

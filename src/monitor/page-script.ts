@@ -7,7 +7,8 @@
  *
  * Kept as plain ES2017 text: no template literals, so it can live in a raw string.
  * Reads its settings from `<script type="application/json" id="qs-config">`:
- * `{ api, refreshMs, strings }` (see `page.ts`).
+ * `{ api, refreshMs, pageSize, strings }` (see `page.ts`). The queue table
+ * shows one page of the API's queues (`?limit=&offset=`) with a pager.
  */
 export const PAGE_SCRIPT = String.raw`
 (function () {
@@ -18,7 +19,11 @@ export const PAGE_SCRIPT = String.raw`
   var num2 = new Intl.NumberFormat(T.locale, { maximumFractionDigits: 2 });
   var clock = new Intl.DateTimeFormat(T.locale, { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   var full = new Intl.DateTimeFormat(T.locale, { dateStyle: 'medium', timeStyle: 'medium' });
-  var state = { data: null, fetchedAt: 0, error: null, inFlight: false };
+  var state = { data: null, fetchedAt: 0, error: null, inFlight: false, again: false, offset: 0 };
+  var pager = document.getElementById('queue-pager');
+  var prevBtn = document.getElementById('queue-prev');
+  var nextBtn = document.getElementById('queue-next');
+  var range = document.getElementById('queue-range');
   var statusBody = document.getElementById('status-body');
   var queueBody = document.getElementById('queue-body');
   var alertBox = document.getElementById('qs-alert');
@@ -99,11 +104,8 @@ export const PAGE_SCRIPT = String.raw`
       statusBody.appendChild(tr);
     });
 
-    var waiting = null;
-    keys(d.queues).forEach(function (k) {
-      var q = d.queues[k];
-      if (isNum(q.waiting)) waiting = (waiting || 0) + q.waiting;
-    });
+    // Over every queue, not only this page's.
+    var waiting = d.totalWaiting;
     var bl = document.createElement('tr');
     bl.className = 'summary';
     bl.setAttribute('data-row', 'backlog');
@@ -181,6 +183,29 @@ export const PAGE_SCRIPT = String.raw`
     });
   }
 
+  function renderPager(d) {
+    var p = d.page;
+    if (!p || p.total <= p.limit && p.offset === 0) {
+      pager.hidden = true;
+      return;
+    }
+    pager.hidden = false;
+    var shown = keys(d.queues).length;
+    range.textContent = T.queueRange.split('{from}').join(String(shown ? p.offset + 1 : 0))
+      .split('{to}').join(String(p.offset + shown)).split('{total}').join(String(p.total));
+    prevBtn.disabled = p.offset === 0;
+    nextBtn.disabled = p.nextOffset === null;
+  }
+
+  function go(offset) {
+    state.offset = Math.max(0, offset);
+    refresh(true);
+  }
+  prevBtn.addEventListener('click', function () { go(state.offset - cfg.pageSize); });
+  nextBtn.addEventListener('click', function () {
+    if (state.data && state.data.page && state.data.page.nextOffset !== null) go(state.data.page.nextOffset);
+  });
+
   function renderAlert() {
     var text = null;
     if (state.error !== null) text = T.fetchFailed.split('{error}').join(state.error);
@@ -209,17 +234,25 @@ export const PAGE_SCRIPT = String.raw`
     if (state.data) {
       renderStatus(state.data);
       renderQueues(state.data);
+      renderPager(state.data);
       document.body.setAttribute('data-generated', state.data.generatedAt);
     }
     tick();
   }
 
-  function refresh() {
-    if (state.inFlight) return;
+  var pollTimer = null;
+  function refresh(now) {
+    if (state.inFlight) {
+      // A page change during a fetch: fetch again as soon as this one is done.
+      if (now) state.again = true;
+      return;
+    }
+    if (now && pollTimer !== null) clearTimeout(pollTimer);
     state.inFlight = true;
+    var url = cfg.api + '?limit=' + cfg.pageSize + '&offset=' + state.offset;
     var ctl = typeof AbortController === 'function' ? new AbortController() : null;
     var timer = setTimeout(function () { if (ctl) ctl.abort(); }, Math.max(cfg.refreshMs * 3, 10000));
-    fetch(cfg.api, { cache: 'no-store', credentials: 'same-origin', headers: { accept: 'application/json' }, signal: ctl ? ctl.signal : undefined })
+    fetch(url, { cache: 'no-store', credentials: 'same-origin', headers: { accept: 'application/json' }, signal: ctl ? ctl.signal : undefined })
       .then(function (res) {
         if (!res.ok) throw new Error('HTTP ' + res.status);
         return res.json();
@@ -228,6 +261,8 @@ export const PAGE_SCRIPT = String.raw`
         state.data = data;
         state.fetchedAt = Date.now();
         state.error = null;
+        // Queues disappeared past this page: go back to the last page there is.
+        if (data.page && state.offset > 0 && state.offset >= data.page.total) state.offset = Math.max(0, data.page.total - cfg.pageSize);
       }, function (err) {
         state.error = err && err.name === 'AbortError' ? 'timeout' : String(err && err.message ? err.message : err);
       })
@@ -235,7 +270,9 @@ export const PAGE_SCRIPT = String.raw`
         clearTimeout(timer);
         state.inFlight = false;
         render();
-        setTimeout(refresh, cfg.refreshMs);
+        var again = state.again;
+        state.again = false;
+        pollTimer = setTimeout(refresh, again ? 0 : cfg.refreshMs);
       });
   }
 

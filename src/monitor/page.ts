@@ -21,7 +21,12 @@ export interface StatusPageOptions {
   readonly refreshMs: number;
   /** Nonce for the inline `<style>` and `<script>` (must match the CSP header). */
   readonly nonce: string;
+  /** Queues per page of the queue table (the API's `limit`). Default {@link DEFAULT_PAGE_SIZE}. */
+  readonly pageSize?: number;
 }
+
+/** Queue rows the page asks for at a time: a browser table of 100,000 rows helps nobody. */
+export const DEFAULT_PAGE_SIZE = 200;
 
 /** Escapes text for HTML element content and double-quoted attribute values. */
 export function escapeHtml(text: string): string {
@@ -125,7 +130,7 @@ export function renderStatusPage(options: StatusPageOptions): string {
     `<a href="api/monitor">${e(t.apiLink)}</a>`,
     `<a href="?lang=${other}" lang="${other === 'zh' ? 'zh-CN' : 'en'}">${e(t.switchLang)}</a>`,
   ].filter(Boolean);
-  const config = { api: 'api/monitor', refreshMs: options.refreshMs, strings: t };
+  const config = { api: 'api/monitor', refreshMs: options.refreshMs, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE, strings: t };
   const th = (text: string, cls = ''): string => `<th scope="col"${cls ? ` class="${cls}"` : ''}>${e(text)}</th>`;
   return `<!doctype html>
 <html lang="${e(t.locale)}">
@@ -159,6 +164,7 @@ export function renderStatusPage(options: StatusPageOptions): string {
 <thead><tr>${th(t.colQueue)}${th(t.colFramework)}${th(t.colWaiting, 'num')}${th(t.colActive, 'num')}${th(t.colProcessed, 'num')}${th(t.colFailed, 'num')}${th(t.colOldest, 'num')}${th(t.colQueueRate)}</tr></thead>
 <tbody id="queue-body"><tr><td class="empty" colspan="8">${e(t.loading)}</td></tr></tbody>
 </table></div>
+<nav id="queue-pager" class="pager" hidden><button type="button" id="queue-prev">${e(t.prevPage)}</button> <span id="queue-range"></span> <button type="button" id="queue-next">${e(t.nextPage)}</button></nav>
 </section>
 <p id="qs-updated" aria-live="polite"></p>
 </main>

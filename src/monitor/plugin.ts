@@ -1,8 +1,10 @@
 /**
  * The monitor API and status page (shared/spec/monitor-api.md):
  *
- * - `GET /api/monitor` — components, queues, MySQL and Redis in one JSON
- *   document ({@link MonitorSnapshot});
+ * - `GET /api/monitor[?limit=&offset=]` — components, one page of queues
+ *   (default 500, at most 5000; `page.total` counts them all), MySQL and
+ *   Redis in one JSON document ({@link MonitorSnapshot}); built from the
+ *   collection's index, so its cost follows the page, not the queue count;
  * - `GET /api/monitor/:component` — one component ({@link ComponentView}),
  *   404 for a name not in `components:`;
  * - `GET /` — the self-contained status page.
@@ -22,7 +24,7 @@ import { pickLanguage } from './i18n.js';
 import { pageCsp, renderStatusPage } from './page.js';
 import { RateTracker } from './rates.js';
 import { componentViewSchema, jsonSchemaOf, monitorErrorSchema, monitorSnapshotSchema } from './schema.js';
-import { buildSnapshot, observeCollection, type MonitorSnapshot } from './snapshot.js';
+import { buildSnapshot, DEFAULT_QUEUE_PAGE, MAX_QUEUE_PAGE, observeCollection, type MonitorSnapshot, type QueuePage } from './snapshot.js';
 
 /** What the monitor needs of a runtime (`Runtime` satisfies it). */
 export interface MonitorRuntime {
@@ -56,6 +58,18 @@ export const monitorResponseSchema = jsonSchemaOf(monitorSnapshotSchema);
 const componentSchema = jsonSchemaOf(componentViewSchema);
 const errorSchema = jsonSchemaOf(monitorErrorSchema);
 
+/**
+ * `?limit=&offset=` of `GET /api/monitor`: a page of queues (issue 10: 100,000
+ * queues must not make one answer huge). Out-of-range values are a 400.
+ */
+export const pageQuerySchema = {
+  type: 'object',
+  properties: {
+    limit: { type: 'integer', minimum: 0, maximum: MAX_QUEUE_PAGE },
+    offset: { type: 'integer', minimum: 0 },
+  },
+} as const;
+
 /** Registers the monitor routes; see the module comment. */
 export const monitorPlugin: FastifyPluginAsync<MonitorPluginOptions> = async (app, opts) => {
   const runtimeOf =
@@ -69,7 +83,7 @@ export const monitorPlugin: FastifyPluginAsync<MonitorPluginOptions> = async (ap
   // One tracker per runtime: a reload (new components, new window) starts the samples afresh.
   const trackers = new WeakMap<MonitorRuntime, RateTracker>();
 
-  const snapshot = async (runtime: MonitorRuntime): Promise<MonitorSnapshot> => {
+  const snapshot = async (runtime: MonitorRuntime, page: QueuePage): Promise<MonitorSnapshot> => {
     let tracker = trackers.get(runtime);
     if (!tracker) {
       tracker = new RateTracker(runtime.config.ui.rateWindow);
@@ -82,13 +96,17 @@ export const monitorPlugin: FastifyPluginAsync<MonitorPluginOptions> = async (ap
     const reusable = before !== undefined && reuseForMs > 0 && Date.now() - before.at < reuseForMs && before.value('redis_up') === 1;
     const collection = reusable ? before : await runtime.engine.collect(Date.now() + runtime.config.scrape.timeout);
     observeCollection(tracker, collection);
-    return buildSnapshot(collection, runtime.config, tracker);
+    return buildSnapshot(collection, runtime.config, tracker, page);
   };
 
-  app.get('/api/monitor', { schema: { response: { 200: monitorResponseSchema } } }, async (_req, reply) => {
-    const body = await snapshot(runtimeOf());
-    return reply.header('cache-control', 'no-store').send(body);
-  });
+  app.get<{ Querystring: { limit?: number; offset?: number } }>(
+    '/api/monitor',
+    { schema: { querystring: pageQuerySchema, response: { 200: monitorResponseSchema } } },
+    async (req, reply) => {
+      const body = await snapshot(runtimeOf(), { limit: req.query.limit ?? DEFAULT_QUEUE_PAGE, offset: req.query.offset ?? 0 });
+      return reply.header('cache-control', 'no-store').send(body);
+    },
+  );
 
   app.get<{ Params: { component: string } }>(
     '/api/monitor/:component',
@@ -105,7 +123,7 @@ export const monitorPlugin: FastifyPluginAsync<MonitorPluginOptions> = async (ap
       if (!runtime.config.components.some((c) => c.name === name)) {
         return reply.code(404).send({ error: `unknown component "${name}"` });
       }
-      const body = await snapshot(runtime);
+      const body = await snapshot(runtime, { limit: 0 });
       return reply.header('cache-control', 'no-store').send(body.components[name]);
     },
   );

@@ -94,8 +94,12 @@ export const monitorSnapshotSchema = z.object({
   generatedAt: z.string(),
   /** Every configured component, in config order. */
   components: z.record(z.string(), componentViewSchema),
-  /** Every queue of the collection (declared and discovered). */
+  /** One page of the collection's queues (declared and discovered), see `page`. */
   queues: z.record(z.string(), queueViewSchema),
+  /** Which queues `queues` holds: `limit` from `offset` of `total`; `nextOffset` is null on the last page. */
+  page: z.object({ offset: z.number().int(), limit: z.number().int(), total: z.number().int(), nextOffset: z.number().int().nullable() }),
+  /** Sum of `waiting` over every queue (all pages); null when no queue reports waiting tasks. */
+  totalWaiting: z.number().nullable(),
   /** `null` when the config has no `mysql:` block. */
   mysql: mysqlViewSchema.nullable(),
   redis: z.object({ up: z.boolean() }),

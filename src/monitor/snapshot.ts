@@ -9,6 +9,7 @@ import type { Collection } from '../collect/collection.js';
 import type { ComponentConfig, Config } from '../config/schema.js';
 import type { RateTracker } from './rates.js';
 import { mysqlSummary } from '../collect/mysql.js';
+import { indexCollection, type CollectionIndex, type IndexedQueue } from './queue-index.js';
 import type { z } from 'zod';
 import type { componentViewSchema, groupViewSchema, monitorSnapshotSchema, mysqlViewSchema, queueViewSchema } from './schema.js';
 
@@ -37,36 +38,44 @@ function round(value: number | null | undefined, digits = 3): number | null {
   return Math.round(value * f) / f;
 }
 
+/** Collections already fed to a tracker (feeding one is O(queues); the monitor and /metrics share collections). */
+const observed = new WeakMap<RateTracker, WeakSet<Collection>>();
+
 /**
  * Feeds the counters of `collection` into `tracker`: each component's
  * `queue_component_items_total` and each queue's `queue_processed_total`.
- * Seeing the same collection twice is harmless (same timestamp, ignored).
+ * Seeing the same collection twice is harmless and costs nothing the second time.
  */
 export function observeCollection(tracker: RateTracker, collection: Collection): void {
-  for (const s of collection.find('queue_component_items_total')) {
-    const name = s.labels.component;
-    if (name !== undefined) tracker.observe(componentRateKey(name), collection.at, s.value);
+  let seen = observed.get(tracker);
+  if (!seen) observed.set(tracker, (seen = new WeakSet()));
+  if (seen.has(collection)) return;
+  seen.add(collection);
+  const index = indexCollection(collection);
+  for (const [name, values] of index.components) {
+    const total = values.get('queue_component_items_total');
+    if (total !== undefined) tracker.observe(componentRateKey(name), collection.at, total);
   }
-  for (const s of collection.find('queue_processed_total')) {
-    const { queue, framework } = s.labels;
-    if (queue !== undefined && framework !== undefined) tracker.observe(queueRateKey(framework, queue), collection.at, s.value);
+  for (const q of index.queues) {
+    if (q.processed !== undefined) tracker.observe(queueRateKey(q.framework, q.name), collection.at, q.processed);
   }
   tracker.prune(collection.at);
 }
 
-function componentView(c: ComponentConfig, collection: Collection, tracker: RateTracker): ComponentView {
-  const labels = { component: c.name };
-  const ts = collection.value('queue_component_heartbeat_timestamp_seconds', labels);
-  const up = collection.value('queue_component_up', labels);
+function componentView(c: ComponentConfig, index: CollectionIndex, at: number, tracker: RateTracker): ComponentView {
+  const values = index.components.get(c.name);
+  const v = (family: string): number | undefined => values?.get(family);
+  const ts = v('queue_component_heartbeat_timestamp_seconds');
+  const up = v('queue_component_up');
   const status: ComponentStatus = ts === undefined ? 'unknown' : up === 1 ? 'running' : 'stopped';
-  const total = c.total ? collection.value('queue_component_items_total', labels) : undefined;
-  const rate = c.total && total !== undefined ? tracker.ratePerSecond(componentRateKey(c.name), collection.at) : null;
-  const last = collection.value('queue_component_last_duration_seconds', labels);
-  const avg = collection.value('queue_component_recent_duration_seconds', labels);
+  const total = c.total ? v('queue_component_items_total') : undefined;
+  const rate = c.total && total !== undefined ? tracker.ratePerSecond(componentRateKey(c.name), at) : null;
+  const last = v('queue_component_last_duration_seconds');
+  const avg = v('queue_component_recent_duration_seconds');
   return {
     status,
     lastHeartbeat: round(ts),
-    heartbeatAgeSeconds: round(collection.value('queue_component_heartbeat_age_seconds', labels)),
+    heartbeatAgeSeconds: round(v('queue_component_heartbeat_age_seconds')),
     staleAfterSeconds: c.staleAfter / 1000,
     total: total ?? null,
     ratePerSecond: round(rate),
@@ -76,8 +85,6 @@ function componentView(c: ComponentConfig, collection: Collection, tracker: Rate
   };
 }
 
-const STATES = ['waiting', 'active', 'scheduled', 'retry', 'dead', 'completed'] as const;
-
 /**
  * An empty map without a prototype: keys come from Redis (queue, group names),
  * and a queue called `__proto__` must stay an ordinary entry.
@@ -86,26 +93,26 @@ function dict<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-function sumOrNull(values: number[]): number | null {
-  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
-}
+type State = 'waiting' | 'active' | 'scheduled' | 'retry' | 'dead' | 'completed';
+const STATES: ReadonlySet<string> = new Set<State>(['waiting', 'active', 'scheduled', 'retry', 'dead', 'completed']);
 
-function queueView(name: string, framework: string, collection: Collection, tracker: RateTracker): QueueView {
-  const match = { queue: name, framework };
-  const tasks = collection.find('queue_tasks', match);
-  const state = (s: string): number | null => sumOrNull(tasks.filter((t) => t.labels.state === s).map((t) => t.value));
-  const ages = collection.find('queue_oldest_task_age_seconds', match).map((s) => s.value);
-
+function queueView(q: IndexedQueue, at: number, tracker: RateTracker): QueueView {
+  // Sums per state (a stream's groups add up); a state with no sample stays null.
+  const sums: Partial<Record<State, number>> = {};
   let groups: Record<string, GroupView> | null = null;
-  for (const t of tasks) {
+  for (const t of q.tasks) {
+    const st = t.labels.state;
+    if (st !== undefined && STATES.has(st)) sums[st as State] = (sums[st as State] ?? 0) + t.value;
     const group = t.labels.group;
     if (group === undefined) continue;
     groups ??= dict<GroupView>();
     const g = (groups[group] ??= { waiting: null, active: null, oldestTaskAgeSeconds: null });
-    if (t.labels.state === 'waiting') g.waiting = t.value;
-    else if (t.labels.state === 'active') g.active = t.value;
+    if (st === 'waiting') g.waiting = t.value;
+    else if (st === 'active') g.active = t.value;
   }
-  for (const s of collection.find('queue_oldest_task_age_seconds', match)) {
+  let oldest: number | null = null;
+  for (const s of q.ages) {
+    oldest = oldest === null ? s.value : Math.max(oldest, s.value);
     const group = s.labels.group;
     if (group === undefined) continue;
     groups ??= dict<GroupView>();
@@ -114,53 +121,32 @@ function queueView(name: string, framework: string, collection: Collection, trac
   }
 
   let windows: Record<string, number> | null = null;
-  for (const s of collection.find('queue_window_tasks', match)) {
+  for (const s of q.windows) {
     const w = s.labels.window;
     if (w === undefined) continue;
     (windows ??= dict<number>())[w] = s.value;
   }
 
-  const processed = collection.value('queue_processed_total', match);
-  const rate = processed === undefined ? null : tracker.ratePerSecond(queueRateKey(framework, name), collection.at);
-  const paused = collection.value('queue_paused', match);
-  const [waiting, active, scheduled, retry, dead, completed] = STATES.map(state);
+  const rate = q.processed === undefined ? null : tracker.ratePerSecond(queueRateKey(q.framework, q.name), at);
   return {
-    name,
-    framework,
-    waiting: waiting ?? null,
-    active: active ?? null,
-    scheduled: scheduled ?? null,
-    retry: retry ?? null,
-    dead: dead ?? null,
-    completed: completed ?? null,
-    processed: processed ?? null,
-    failed: collection.value('queue_failed_total', match) ?? null,
-    enqueued: collection.value('queue_enqueued_total', match) ?? null,
-    oldestTaskAgeSeconds: round(ages.length === 0 ? null : Math.max(...ages)),
+    name: q.name,
+    framework: q.framework,
+    waiting: sums.waiting ?? null,
+    active: sums.active ?? null,
+    scheduled: sums.scheduled ?? null,
+    retry: sums.retry ?? null,
+    dead: sums.dead ?? null,
+    completed: sums.completed ?? null,
+    processed: q.processed ?? null,
+    failed: q.failed ?? null,
+    enqueued: q.enqueued ?? null,
+    oldestTaskAgeSeconds: round(oldest),
     windows,
     ratePerSecond: round(rate),
     ratePerMinute: round(rate === null ? null : rate * 60),
-    paused: paused === undefined ? null : paused === 1,
+    paused: q.paused === undefined ? null : q.paused === 1,
     groups,
   };
-}
-
-/**
- * The queues of a collection as `[name, framework]` pairs, in first-seen order:
- * `queue_info` (present for declared queues even when Redis is down) plus any
- * pair only `queue_tasks` mentions.
- */
-function queueIds(collection: Collection): Array<[string, string]> {
-  const seen = new Map<string, [string, string]>();
-  for (const family of ['queue_info', 'queue_tasks']) {
-    for (const s of collection.find(family)) {
-      const { queue, framework } = s.labels;
-      if (queue === undefined || framework === undefined) continue;
-      const id = `${framework}\u0000${queue}`;
-      if (!seen.has(id)) seen.set(id, [queue, framework]);
-    }
-  }
-  return [...seen.values()];
 }
 
 function mysqlView(config: Config, collection: Collection): MysqlView | null {
@@ -168,8 +154,22 @@ function mysqlView(config: Config, collection: Collection): MysqlView | null {
   return mysqlSummary(collection.value('mysql_up') === 1, (family) => collection.value(family));
 }
 
+/** Default number of queues per `GET /api/monitor` answer. */
+export const DEFAULT_QUEUE_PAGE = 500;
+/** Largest `limit` a caller may ask for. */
+export const MAX_QUEUE_PAGE = 5000;
+
+/** Which queues to include: `limit` queues from `offset` on, in the collection's order. */
+export interface QueuePage {
+  /** Index of the first queue, >= 0. Default 0. */
+  readonly offset?: number;
+  /** Queues to include, 0..{@link MAX_QUEUE_PAGE}. Default {@link DEFAULT_QUEUE_PAGE}. */
+  readonly limit?: number;
+}
+
 /**
- * Builds the `GET /api/monitor` answer.
+ * Builds the `GET /api/monitor` answer in time proportional to the page of
+ * queues (plus, once per collection, the index: {@link indexCollection}).
  *
  * Queues are keyed by name; when two frameworks use the same name (asynq's
  * `default` and Sidekiq's `default`), each of those is keyed `name@framework`.
@@ -177,24 +177,30 @@ function mysqlView(config: Config, collection: Collection): MysqlView | null {
  * @param collection the scrape engine's collection (its `at` is "now" for ages and rates)
  * @param config the running config (components and their `staleAfter`; whether MySQL is configured)
  * @param tracker rate samples; call {@link observeCollection} with `collection` first
+ * @param page which queues; `page.total` in the answer counts them all
  */
-export function buildSnapshot(collection: Collection, config: Config, tracker: RateTracker): MonitorSnapshot {
+export function buildSnapshot(collection: Collection, config: Config, tracker: RateTracker, page: QueuePage = {}): MonitorSnapshot {
+  const index = indexCollection(collection);
   const components = dict<ComponentView>();
-  for (const c of config.components) components[c.name] = componentView(c, collection, tracker);
+  for (const c of config.components) components[c.name] = componentView(c, index, collection.at, tracker);
 
-  const ids = queueIds(collection);
-  const nameCount = new Map<string, number>();
-  for (const [name] of ids) nameCount.set(name, (nameCount.get(name) ?? 0) + 1);
+  const total = index.queues.length;
+  const offset = Math.max(0, Math.floor(page.offset ?? 0));
+  const limit = Math.min(MAX_QUEUE_PAGE, Math.max(0, Math.floor(page.limit ?? DEFAULT_QUEUE_PAGE)));
+  const end = Math.min(total, offset + limit);
   const queues = dict<QueueView>();
-  for (const [name, framework] of ids) {
-    const key = (nameCount.get(name) ?? 0) > 1 ? `${name}@${framework}` : name;
-    queues[key] = queueView(name, framework, collection, tracker);
+  for (let i = offset; i < end; i++) {
+    const q = index.queues[i]!;
+    const key = index.sharedNames.has(q.name) ? `${q.name}@${q.framework}` : q.name;
+    queues[key] = queueView(q, collection.at, tracker);
   }
 
   return {
     generatedAt: new Date(collection.at).toISOString(),
     components,
     queues,
+    page: { offset, limit, total, nextOffset: end < total ? end : null },
+    totalWaiting: index.totalWaiting,
     mysql: mysqlView(config, collection),
     redis: { up: collection.value('redis_up') === 1 },
   };

@@ -13,10 +13,15 @@ export interface RoutedCommand {
   readonly routingKey: string | undefined;
 }
 
+/** Receives the reply of command `index` of a streamed batch (see {@link BatchExecutor.exec}). */
+export type ReplyConsumer = (index: number, reply: Reply) => void;
+
 /** What a batch returned. */
 export interface BatchResult {
-  /** One reply per command, in order. */
+  /** One reply per command, in order (empty when `streamed`). */
   readonly replies: Reply[];
+  /** True when the replies went to the `onReply` consumer instead (as many as arrived before any failure). */
+  readonly streamed?: boolean;
   /** Pipelines sent (one per node touched). */
   readonly roundtrips: number;
   /** False when the batch as a whole failed (connection down, deadline passed). */
@@ -31,8 +36,13 @@ export interface BatchExecutor {
    * Sends `commands` as pipelines and waits for every reply or the deadline.
    * Never rejects: failures come back as `ok: false` with error replies.
    * @param deadlineMs absolute unix milliseconds.
+   * @param onReply when given, an executor that can stream (the standalone
+   *   one) hands each reply over as it is parsed, in command order, and
+   *   answers `replies: []` (`streamed: true`): the caller reads a step as
+   *   soon as its replies are in, while later ones are still on the wire,
+   *   and no batch-sized reply array is kept. Others ignore it.
    */
-  exec(commands: readonly RoutedCommand[], deadlineMs: number): Promise<BatchResult>;
+  exec(commands: readonly RoutedCommand[], deadlineMs: number, onReply?: ReplyConsumer): Promise<BatchResult>;
   /**
    * Iterates `SCAN 0 MATCH match COUNT count [TYPE type]` to the end on every
    * master (never KEYS), handing each page of keys to `onKeys`; stops early when

@@ -11,7 +11,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { unbracket } from '../host-port.js';
 import type { Command, Reply } from './command.js';
-import { failAll, type BatchResult } from './batch.js';
+import { failAll, type BatchResult, type ReplyConsumer } from './batch.js';
 import { encodeCommands, RespParser, type RespLimits, type RespValue } from './resp.js';
 
 /** Where and how {@link RawRedisConnection} connects. */
@@ -36,9 +36,14 @@ export interface RawConnectionOptions {
 
 /** A batch waiting for its replies. */
 interface Pending {
+  /** Replies kept for the result (empty when streamed to `onReply`). */
   readonly replies: Reply[];
+  /** Commands in the batch. */
+  readonly n: number;
   /** Replies received so far. */
   got: number;
+  /** Streaming consumer: each reply goes here as it is parsed instead of into `replies`. */
+  readonly onReply: ReplyConsumer | undefined;
   /** Indexes of HGETALL commands (ioredis turns their reply into an object), if any. */
   readonly hgetall: Set<number> | undefined;
   readonly timer: NodeJS.Timeout | undefined;
@@ -104,7 +109,7 @@ export class RawRedisConnection {
    * Commands are not checked here; callers pass read-only ones.
    * @param deadlineMs absolute unix milliseconds.
    */
-  exec(commands: readonly Command[], deadlineMs: number): Promise<BatchResult> {
+  exec(commands: readonly Command[], deadlineMs: number, onReply?: ReplyConsumer): Promise<BatchResult> {
     const n = commands.length;
     if (n === 0) return Promise.resolve({ replies: [], roundtrips: 0, ok: true });
     if (this.closed) return Promise.resolve(failAll(n, 'redis connection closed'));
@@ -124,8 +129,10 @@ export class RawRedisConnection {
     return new Promise<BatchResult>((resolve) => {
       const socket = this.socket ?? this.open();
       const entry: Pending = {
-        replies: new Array<Reply>(n),
+        replies: onReply ? [] : new Array<Reply>(n),
+        n,
         got: 0,
+        onReply,
         hgetall,
         timer: setTimeout(() => this.drop('scrape deadline passed waiting for redis'), remaining),
         done: resolve,
@@ -212,12 +219,13 @@ export class RawRedisConnection {
       this.drop(`redis refused the connection: ${reply.message}`);
       return;
     }
-    if (reply instanceof Error) p.replies[i] = [reply, null];
-    else p.replies[i] = [null, p.hgetall?.has(i) && Array.isArray(reply) ? hashObject(reply) : reply];
-    if (p.got === p.replies.length) {
+    const r: Reply = reply instanceof Error ? [reply, null] : [null, p.hgetall?.has(i) && Array.isArray(reply) ? hashObject(reply) : reply];
+    if (p.onReply) p.onReply(i, r);
+    else p.replies[i] = r;
+    if (p.got === p.n) {
       this.queue.shift();
       clearTimeout(p.timer);
-      p.done({ replies: p.replies, roundtrips: 1, ok: true });
+      p.done({ replies: p.replies, roundtrips: 1, ok: true, ...(p.onReply ? { streamed: true } : {}) });
     }
   }
 
@@ -231,7 +239,7 @@ export class RawRedisConnection {
     const pending = this.queue.splice(0);
     for (const p of pending) {
       clearTimeout(p.timer);
-      const r = failAll(p.replies.length, error);
+      const r = failAll(p.n, error);
       p.done({ ...r, roundtrips: 1 });
     }
   }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
 import { Outage } from '../log-once.js';
-import { assertReadOnly, type BatchExecutor, type BatchResult, type RoutedCommand, type ScanOptions } from './batch.js';
+import { assertReadOnly, type BatchExecutor, type BatchResult, type ReplyConsumer, type RoutedCommand, type ScanOptions } from './batch.js';
 import type { Command } from './command.js';
 import { tlsOptions } from './connection.js';
 import { parseRedisUrl, RawRedisConnection, type RawConnectionOptions } from './raw-connection.js';
@@ -49,14 +49,14 @@ export class StandaloneExecutor implements BatchExecutor {
   }
 
   /** Checks every command is read-only (throws otherwise: a programming error), then sends them as one batch. */
-  async exec(commands: readonly RoutedCommand[], deadlineMs: number): Promise<BatchResult> {
+  async exec(commands: readonly RoutedCommand[], deadlineMs: number, onReply?: ReplyConsumer): Promise<BatchResult> {
     const plain = new Array<RoutedCommand['command']>(commands.length);
     for (let i = 0; i < commands.length; i++) {
       const c = commands[i]!.command;
       assertReadOnly(c);
       plain[i] = c;
     }
-    const result = await this.raw.exec(plain, deadlineMs);
+    const result = await this.raw.exec(plain, deadlineMs, onReply);
     if (!result.ok) {
       if (this.outage.fail(result.error ?? '')) this.log.warn({ redis: this.name, err: result.error }, 'redis scrape batch failed');
     } else if (commands.length > 0 && this.outage.recover()) {

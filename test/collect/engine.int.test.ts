@@ -137,8 +137,9 @@ describe('list + companions', () => {
       expect(m.get(seriesKey('queue_window_tasks', { ...q, window: label }))).toBe(await r.zcount('task:timeline', now - seconds, now));
     }
     expect(m.get(seriesKey('queue_info', { ...q, key: 'task:queue' }))).toBe(1);
-    expect(m.get(seriesKey('queue_backlog_threshold', q))).toBe(1000);
-    expect(m.get(seriesKey('queue_latency_threshold_seconds', q))).toBe(300);
+    // Default thresholds: no per-queue series (the Runtime adds the one queue_default_* pair).
+    expect(m.has(seriesKey('queue_backlog_threshold', q))).toBe(false);
+    expect(m.has(seriesKey('queue_latency_threshold_seconds', q))).toBe(false);
   });
 
   it('measures the oldest task age from the head task\'s created_at in the details hash', async () => {
@@ -168,7 +169,9 @@ describe('list + companions', () => {
     const age = m.get(seriesKey('queue_oldest_task_age_seconds', q))!;
     expect(age).toBeGreaterThanOrEqual(118);
     expect(age).toBeLessThan(125);
+    // Not the default: the queue's own threshold series.
     expect(m.get(seriesKey('queue_backlog_threshold', q))).toBe(50);
+    expect(m.get(seriesKey('queue_latency_threshold_seconds', q))).toBe(60);
   });
 
   it('sums integer counters: processed = successes + failures', async () => {

@@ -89,7 +89,7 @@ describe('GET /api/monitor on real Redis', () => {
     const body = await monitor();
     const nowS = Date.now() / 1000;
     const hb = Number(await redis.client.get('simulator:heartbeat'));
-    expect(Object.keys(body).sort()).toEqual(['components', 'generatedAt', 'mysql', 'queues', 'redis']);
+    expect(Object.keys(body).sort()).toEqual(['components', 'generatedAt', 'mysql', 'page', 'queues', 'redis', 'totalWaiting']);
     expect(Date.parse(body.generatedAt)).toBeGreaterThanOrEqual(before - 1000);
     expect(body.redis).toEqual({ up: true });
     expect(body.mysql).toBeNull();

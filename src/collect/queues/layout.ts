@@ -3,8 +3,10 @@
  * pure (no I/O, no clock but the `nowMs` their reads are given); the engine
  * does the rest. A layout is one part of a framework module (`framework.ts`).
  */
+import { DEFAULT_BACKLOG_THRESHOLD, DEFAULT_LATENCY_THRESHOLD_MS } from '../../config/fields.js';
 import type { Reply } from '../../redis/command.js';
 import { attempt, counterValue, int, stringOrNull } from '../replies.js';
+import { put, series } from '../series.js';
 import type { FollowUp, Labels, ReadStep, SampleSink } from '../types.js';
 
 /** The normalised states of `queue_tasks` (shared/spec/metrics.md, state table). */
@@ -40,22 +42,40 @@ export interface QueueLayout<Q extends QueueIdentity> {
 }
 
 /**
- * Adds the samples every queue carries: `queue_info`, and the two thresholds
- * the alert rules compare against.
+ * Adds the samples every queue carries: `queue_info`, and the thresholds the
+ * alert rules compare against where they differ from the sidecar's defaults
+ * ({@link addDefaultThresholds}; one series per sidecar instead of two per queue).
  */
 export function addQueueBase(sink: SampleSink, framework: string, q: QueueIdentity): void {
-  sink.add('queue_info', { queue: q.name, framework, key: q.key }, 1);
-  const labels = { queue: q.name, framework };
-  sink.add('queue_backlog_threshold', labels, q.backlogThreshold);
-  sink.add('queue_latency_threshold_seconds', labels, q.latencyThreshold / 1000);
+  baseStep(framework, q).read([], sink, 0);
 }
 
-/** The step of {@link addQueueBase}: no commands, so it is on the page even when Redis is down. */
+/**
+ * The sidecar-wide defaults the rules fall back to for queues without their
+ * own threshold series: `queue_default_backlog_threshold` and
+ * `queue_default_latency_threshold_seconds` (from the config schema's
+ * defaults; present on every page, also when Redis is down).
+ */
+export function addDefaultThresholds(sink: Pick<SampleSink, 'add'>): void {
+  sink.add('queue_default_backlog_threshold', {}, DEFAULT_BACKLOG_THRESHOLD);
+  sink.add('queue_default_latency_threshold_seconds', {}, DEFAULT_LATENCY_THRESHOLD_MS / 1000);
+}
+
+/**
+ * The step of {@link addQueueBase}, its series built once: no commands, so it
+ * is on the page even when Redis is down.
+ */
 function baseStep(framework: string, q: QueueIdentity): ReadStep {
+  const labels = { queue: q.name, framework };
+  const info = series('queue_info', { queue: q.name, framework, key: q.key });
+  const backlog = q.backlogThreshold !== DEFAULT_BACKLOG_THRESHOLD ? series('queue_backlog_threshold', labels) : undefined;
+  const latency = q.latencyThreshold !== DEFAULT_LATENCY_THRESHOLD_MS ? series('queue_latency_threshold_seconds', labels) : undefined;
   return {
     commands: [],
     read(_replies, sink) {
-      addQueueBase(sink, framework, q);
+      put(sink, info, 1);
+      if (backlog) put(sink, backlog, q.backlogThreshold);
+      if (latency) put(sink, latency, q.latencyThreshold / 1000);
       return undefined;
     },
   };
@@ -90,7 +110,13 @@ export class LayoutCollector<Q extends QueueIdentity> {
     const deployments = this.deployments();
     if (this.planned && this.planned.queues === queues && this.planned.deployments === deployments) return this.planned.steps;
     const steps: ReadStep[] = [];
+    // A queue name or key planned twice would write the same series twice: the first one wins.
+    const names = new Set<string>();
+    const keys = new Set<string>();
     for (const q of queues) {
+      if (names.has(q.name) || keys.has(q.key)) continue;
+      names.add(q.name);
+      keys.add(q.key);
       steps.push(baseStep(this.layout.framework, q));
       for (const s of this.layout.steps(q)) steps.push(s);
     }

@@ -14,7 +14,8 @@ import { emptyMeansUnset, queueCommon, thresholds, windowsSchema } from '../../c
 import { formatDuration } from '../../config/durations.js';
 import type { Reply } from '../../redis/command.js';
 import { array, attempt, counterValue, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
-import { clock, type PlannedCommand, type ReadStep, type SampleSink } from '../types.js';
+import { put, series } from '../series.js';
+import { clock, type PlannedCommand, type ReadStep, type SampleSink, type Series } from '../types.js';
 import { defineFramework, findByPattern } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
@@ -83,13 +84,24 @@ export function timelineCommands(key: string, windowsMs: readonly number[]): Pla
 }
 
 /** Reads {@link timelineCommands} replies into `queue_window_tasks`. */
-export function readTimeline(replies: readonly Reply[], q: { name: string; timeline?: string | undefined; windows: readonly number[] }, framework: string, sink: SampleSink): void {
+export function readTimeline(
+  replies: readonly Reply[],
+  q: { name: string; timeline?: string | undefined; windows: readonly number[] },
+  framework: string,
+  sink: SampleSink,
+  windowSeries: readonly Series[] = timelineSeries(q, framework),
+): void {
   const newest = array(replies[0], `ZRANGE ${q.timeline} -1 -1`);
   const inMs = newest.length >= 2 && Number(newest[1]) > MS_SCORE;
-  q.windows.forEach((w, i) => {
+  for (let i = 0; i < q.windows.length; i++) {
     const count = int(replies[1 + 2 * i + (inMs ? 1 : 0)], `ZCOUNT ${q.timeline}`);
-    sink.add('queue_window_tasks', { queue: q.name, framework, window: formatDuration(w) }, count);
-  });
+    put(sink, windowSeries[i]!, count);
+  }
+}
+
+/** The `queue_window_tasks` series of `q`'s windows, in order (build once per plan). */
+export function timelineSeries(q: { name: string; windows: readonly number[] }, framework: string): Series[] {
+  return q.windows.map((w) => series('queue_window_tasks', { queue: q.name, framework, window: formatDuration(w) }));
 }
 
 /** How the counters step reads one reply: into which number, with which parser. */
@@ -103,6 +115,9 @@ export const listLayout: QueueLayout<ListQueue> = {
   framework: 'list',
   steps(q) {
     const labels = { queue: q.name, framework: 'list' };
+    // Built once per queue set: a scrape only writes values.
+    const waitingSeries = series('queue_tasks', { ...labels, state: 'waiting' });
+    const ageSeries = series('queue_oldest_task_age_seconds', labels);
     const steps: ReadStep[] = [];
     const details = q.details;
 
@@ -114,16 +129,16 @@ export const listLayout: QueueLayout<ListQueue> = {
       ],
       read(replies, sink, nowMs) {
         const waiting = int(replies[0], `LLEN ${q.key}`);
-        sink.add('queue_tasks', { ...labels, state: 'waiting' }, waiting);
+        put(sink, waitingSeries, waiting);
         const oldest = stringOrNull(replies[1], `LINDEX ${q.key}`);
         if (oldest === null) {
-          sink.add('queue_oldest_task_age_seconds', labels, 0);
+          put(sink, ageSeries, 0);
           return undefined;
         }
         if (details) return oldest;
         // Without a details hash the element itself may be the task JSON.
         const ts = createdAtMs(oldest);
-        if (ts !== undefined) sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ts));
+        if (ts !== undefined) put(sink, ageSeries, ageSeconds(nowMs, ts));
         return undefined;
       },
       then: {
@@ -137,7 +152,7 @@ export const listLayout: QueueLayout<ListQueue> = {
             sink.fail(`HGET ${details} <head id>: task has no readable created_at`);
             return;
           }
-          sink.add('queue_oldest_task_age_seconds', labels, ageSeconds(nowMs, ts));
+          put(sink, ageSeries, ageSeconds(nowMs, ts));
         },
       },
     };
@@ -163,6 +178,9 @@ export const listLayout: QueueLayout<ListQueue> = {
       }
     }
     if (commands.length > 0) {
+      const enqueuedSeries = series('queue_enqueued_total', labels);
+      const processedSeries = series('queue_processed_total', labels);
+      const failedSeries = series('queue_failed_total', labels);
       steps.push({
         commands,
         read(replies, sink) {
@@ -171,23 +189,24 @@ export const listLayout: QueueLayout<ListQueue> = {
           reads.forEach((c, i) => {
             const n = attempt(sink, c.parse, replies[i], c.what);
             if (n === undefined) return;
-            if (c.into === 'enqueued') sink.add('queue_enqueued_total', labels, n);
+            if (c.into === 'enqueued') put(sink, enqueuedSeries, n);
             else if (c.into === 'ok') ok = n;
             else failed = n;
           });
           // processed = successes + failures (metrics.md: failure ratio = failed / processed).
-          if (ok !== undefined) sink.add('queue_processed_total', labels, ok + (failed ?? 0));
-          if (failed !== undefined) sink.add('queue_failed_total', labels, failed);
+          if (ok !== undefined) put(sink, processedSeries, ok + (failed ?? 0));
+          if (failed !== undefined) put(sink, failedSeries, failed);
           return undefined;
         },
       });
     }
 
     if (q.timeline) {
+      const windowSeries = timelineSeries(q, 'list');
       steps.push({
         commands: timelineCommands(q.timeline, q.windows),
         read(replies, sink) {
-          readTimeline(replies, q, 'list', sink);
+          readTimeline(replies, q, 'list', sink, windowSeries);
           return undefined;
         },
       });

@@ -14,7 +14,8 @@ import { z } from 'zod';
 import { queueCommon, thresholds } from '../../config/fields.js';
 import type { Command, Reply } from '../../redis/command.js';
 import { array, attempt, flatMap, int, nextStreamId, streamIdMs, value } from '../replies.js';
-import { ReplyError, type PlannedCommand, type ReadStep, type SampleSink } from '../types.js';
+import { put, series } from '../series.js';
+import { ReplyError, type Series, type PlannedCommand, type ReadStep, type SampleSink } from '../types.js';
 import { defineFramework, findByPattern } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
@@ -69,9 +70,25 @@ function isNoSuchKey(reply: Reply | undefined): boolean {
   return !!reply?.[0] && /no such key/i.test(reply[0].message);
 }
 
+/** The series of one consumer group, built the first time the group is seen (groups rarely change). */
+interface GroupSeries {
+  readonly consumers: Series;
+  readonly pending: Series;
+  readonly active: Series;
+  readonly stuck: Series;
+  readonly lag: Series;
+  readonly waiting: Series;
+  readonly oldestPending: Series;
+  readonly age: Series;
+}
+
+/** Groups remembered per stream before the cache starts over (bounds memory for group churn). */
+const MAX_CACHED_GROUPS = 256;
+
 /** The dependent reads of one group: only what the first batch says is needed. */
 interface GroupReads {
   readonly group: GroupInfo;
+  readonly series: GroupSeries;
   /** XPENDING summary (oldest pending entry) */
   readonly pending: boolean;
   /** XRANGE of the first undelivered entry */
@@ -87,6 +104,32 @@ export const streamLayout: QueueLayout<StreamQueue> = {
     const labels = { queue: q.name, framework: 'stream' };
     const stream = { stream: key };
     const steps: ReadStep[] = [];
+    // Series built once per queue set; a scrape only writes values.
+    const lengthSeries = series('queue_stream_length', stream);
+    const groupsSeries = series('queue_stream_groups', stream);
+    const addedSeries = series('queue_stream_entries_added_total', stream);
+    const enqueuedSeries = series('queue_enqueued_total', labels);
+    const lastSeries = series('queue_stream_last_entry_timestamp_seconds', stream);
+    const groupCache = new Map<string, GroupSeries>();
+    const groupSeries = (name: string): GroupSeries => {
+      let g = groupCache.get(name);
+      if (!g) {
+        if (groupCache.size >= MAX_CACHED_GROUPS) groupCache.clear();
+        const gl = { ...stream, group: name };
+        g = {
+          consumers: series('queue_stream_group_consumers', gl),
+          pending: series('queue_stream_group_pending', gl),
+          active: series('queue_tasks', { ...labels, state: 'active', group: name }),
+          stuck: series('queue_tasks', { ...labels, state: 'stuck', group: name }),
+          lag: series('queue_stream_group_lag', gl),
+          waiting: series('queue_tasks', { ...labels, state: 'waiting', group: name }),
+          oldestPending: series('queue_stream_group_oldest_pending_age_seconds', gl),
+          age: series('queue_oldest_task_age_seconds', { ...labels, group: name }),
+        };
+        groupCache.set(name, g);
+      }
+      return g;
+    };
 
     /** Carry: per group, which dependent reads it needs. */
     const info: ReadStep<GroupReads[]> = {
@@ -97,22 +140,22 @@ export const streamLayout: QueueLayout<StreamQueue> = {
       read(replies, sink) {
         if (isNoSuchKey(replies[0])) {
           // Not created yet (XADD creates it): nothing waits, no groups.
-          sink.add('queue_stream_length', stream, 0);
-          sink.add('queue_stream_groups', stream, 0);
+          put(sink, lengthSeries, 0);
+          put(sink, groupsSeries, 0);
           return undefined;
         }
         const info = flatMap(value(replies[0], `XINFO STREAM ${key}`), `XINFO STREAM ${key}`);
-        sink.add('queue_stream_length', stream, num(info.get('length'), `XINFO STREAM ${key} length`));
-        sink.add('queue_stream_groups', stream, num(info.get('groups'), `XINFO STREAM ${key} groups`));
+        put(sink, lengthSeries, num(info.get('length'), `XINFO STREAM ${key} length`));
+        put(sink, groupsSeries, num(info.get('groups'), `XINFO STREAM ${key} groups`));
         const added = info.get('entries-added');
         if (added !== undefined && added !== null) {
           const n = num(added, `XINFO STREAM ${key} entries-added`);
-          sink.add('queue_stream_entries_added_total', stream, n);
-          sink.add('queue_enqueued_total', labels, n);
+          put(sink, addedSeries, n);
+          put(sink, enqueuedSeries, n);
         }
         const lastId = info.get('last-generated-id');
         const lastMs = typeof lastId === 'string' ? streamIdMs(lastId) : undefined;
-        if (lastMs !== undefined && lastId !== '0-0') sink.add('queue_stream_last_entry_timestamp_seconds', stream, lastMs / 1000);
+        if (lastMs !== undefined && lastId !== '0-0') put(sink, lastSeries, lastMs / 1000);
 
         let groups = parseGroups(value(replies[1], `XINFO GROUPS ${key}`), key);
         if (q.groups.length > 0) {
@@ -124,20 +167,21 @@ export const streamLayout: QueueLayout<StreamQueue> = {
         }
         const follow: GroupReads[] = [];
         for (const g of groups) {
-          const gl = { ...stream, group: g.name };
-          sink.add('queue_stream_group_consumers', gl, g.consumers);
-          sink.add('queue_stream_group_pending', gl, g.pending);
+          const gs = groupSeries(g.name);
+          put(sink, gs.consumers, g.consumers);
+          put(sink, gs.pending, g.pending);
+          // With entries pending, active and stuck come from the IDLE read of the follow-up.
           if (g.pending === 0) {
-            sink.add('queue_tasks', { ...labels, state: 'active', group: g.name }, 0);
-            sink.add('queue_tasks', { ...labels, state: 'stuck', group: g.name }, 0);
+            put(sink, gs.active, 0);
+            put(sink, gs.stuck, 0);
           }
           if (g.lag !== undefined) {
-            sink.add('queue_stream_group_lag', gl, g.lag);
-            sink.add('queue_tasks', { ...labels, state: 'waiting', group: g.name }, g.lag);
+            put(sink, gs.lag, g.lag);
+            put(sink, gs.waiting, g.lag);
           }
-          if (g.pending === 0) sink.add('queue_stream_group_oldest_pending_age_seconds', gl, 0);
-          if (g.lag === 0) sink.add('queue_oldest_task_age_seconds', { ...labels, group: g.name }, 0);
-          const reads: GroupReads = { group: g, pending: g.pending > 0, undelivered: g.lag !== 0, consumers: q.consumers && g.consumers > 0 };
+          if (g.pending === 0) put(sink, gs.oldestPending, 0);
+          if (g.lag === 0) put(sink, gs.age, 0);
+          const reads: GroupReads = { group: g, series: gs, pending: g.pending > 0, undelivered: g.lag !== 0, consumers: q.consumers && g.consumers > 0 };
           if (reads.pending || reads.undelivered || reads.consumers) follow.push(reads);
         }
         return follow.length > 0 ? follow : undefined;
@@ -159,9 +203,9 @@ export const streamLayout: QueueLayout<StreamQueue> = {
         read(replies, groups, sink, nowMs) {
           let i = 0;
           for (const r of groups) {
-            if (r.pending) readPending(replies[i++], q, r.group, sink, nowMs);
-            if (r.pending) readIdle(replies[i++], q, r.group, sink);
-            if (r.undelivered) readUndelivered(replies[i++], q, r.group, sink, nowMs);
+            if (r.pending) readPending(replies[i++], q, r, sink, nowMs);
+            if (r.pending) readIdle(replies[i++], q, r, sink);
+            if (r.undelivered) readUndelivered(replies[i++], q, r, sink, nowMs);
             if (r.consumers) readConsumers(replies[i++], q, r.group, sink);
           }
         },
@@ -174,10 +218,11 @@ export const streamLayout: QueueLayout<StreamQueue> = {
     if (q.dead) extra.push({ state: 'dead', key: q.dead });
     for (const e of extra) {
       const command: PlannedCommand = ['XLEN', e.key];
+      const tasks = series('queue_tasks', { ...labels, state: e.state });
       steps.push({
         commands: [command],
         read(replies, sink) {
-          sink.add('queue_tasks', { ...labels, state: e.state }, int(replies[0], `XLEN ${e.key}`));
+          put(sink, tasks, int(replies[0], `XLEN ${e.key}`));
           return undefined;
         },
       });
@@ -194,39 +239,40 @@ export const MAX_IDLE_CHECK = 1000;
  * latency threshold, at most {@link MAX_IDLE_CHECK}); active = PEL size − stuck.
  * Redis < 6.2 has no IDLE filter: every pending entry stays active.
  */
-function readIdle(reply: Reply | undefined, q: StreamQueue, g: GroupInfo, sink: SampleSink): void {
-  const labels = (state: string) => ({ queue: q.name, framework: 'stream', state, group: g.name });
+function readIdle(reply: Reply | undefined, q: StreamQueue, r: GroupReads, sink: SampleSink): void {
+  const g = r.group;
   const err = reply?.[0];
   if (err && /syntax|wrong number/i.test(err.message)) {
-    sink.add('queue_tasks', labels('active'), g.pending);
+    put(sink, r.series.active, g.pending);
     return;
   }
   const entries = attempt(sink, array, reply, `XPENDING ${q.key} ${g.name} IDLE ${q.latencyThreshold}`);
   if (!entries) return;
   const stuck = Math.min(entries.length, g.pending);
-  sink.add('queue_tasks', labels('active'), g.pending - stuck);
-  sink.add('queue_tasks', labels('stuck'), stuck);
+  put(sink, r.series.active, g.pending - stuck);
+  put(sink, r.series.stuck, stuck);
 }
 
 /** XPENDING summary `[count, smallest id, greatest id, [[consumer, count]…]]` → oldest pending age. */
-function readPending(reply: Reply | undefined, q: StreamQueue, g: GroupInfo, sink: SampleSink, nowMs: number): void {
-  const summary = attempt(sink, array, reply, `XPENDING ${q.key} ${g.name}`);
+function readPending(reply: Reply | undefined, q: StreamQueue, r: GroupReads, sink: SampleSink, nowMs: number): void {
+  const summary = attempt(sink, array, reply, `XPENDING ${q.key} ${r.group.name}`);
   if (!summary) return;
   const smallest = summary[1];
   const ms = typeof smallest === 'string' ? streamIdMs(smallest) : undefined;
-  sink.add('queue_stream_group_oldest_pending_age_seconds', { stream: q.key, group: g.name }, ms === undefined ? 0 : ageSeconds(nowMs, ms));
+  put(sink, r.series.oldestPending, ms === undefined ? 0 : ageSeconds(nowMs, ms));
 }
 
 /** XRANGE of the first entry after last-delivered-id → the oldest undelivered entry's age. */
-function readUndelivered(reply: Reply | undefined, q: StreamQueue, g: GroupInfo, sink: SampleSink, nowMs: number): void {
+function readUndelivered(reply: Reply | undefined, q: StreamQueue, r: GroupReads, sink: SampleSink, nowMs: number): void {
+  const g = r.group;
   const entries = attempt(sink, array, reply, `XRANGE ${q.key}`);
   if (!entries) return;
   const first = entries[0];
   const id = Array.isArray(first) ? first[0] : undefined;
   const ms = typeof id === 'string' ? streamIdMs(id) : undefined;
-  sink.add('queue_oldest_task_age_seconds', { queue: q.name, framework: 'stream', group: g.name }, ms === undefined ? 0 : ageSeconds(nowMs, ms));
+  put(sink, r.series.age, ms === undefined ? 0 : ageSeconds(nowMs, ms));
   // Redis could not say the lag (entries deleted); an empty range still proves nothing waits.
-  if (g.lag === undefined && entries.length === 0) sink.add('queue_tasks', { queue: q.name, framework: 'stream', state: 'waiting', group: g.name }, 0);
+  if (g.lag === undefined && entries.length === 0) put(sink, r.series.waiting, 0);
 }
 
 /** XINFO CONSUMERS → per consumer pending and idle time. */

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { queueCommon } from '../../config/fields.js';
 import { array, int } from '../replies.js';
+import { put, series } from '../series.js';
 import { clock, type ReadStep } from '../types.js';
 import { defineFramework } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
@@ -29,6 +30,9 @@ export const zsetLayout: QueueLayout<ZsetQueue> = {
   steps(q) {
     const key = q.key;
     const labels = { queue: q.name, framework: 'zset' };
+    const waiting = series('queue_tasks', { ...labels, state: 'waiting' });
+    const scheduled = series('queue_tasks', { ...labels, state: 'scheduled' });
+    const age = series('queue_oldest_task_age_seconds', labels);
     const step: ReadStep<never> = {
       commands: [
         ['ZRANGE', key, 0, 0, 'WITHSCORES'],
@@ -42,10 +46,10 @@ export const zsetLayout: QueueLayout<ZsetQueue> = {
         const earliest = first.length >= 2 ? Number(first[1]) : undefined;
         const inMs = earliest !== undefined && earliest > MS_SCORE;
         const base = inMs ? 3 : 1;
-        sink.add('queue_tasks', { ...labels, state: 'waiting' }, int(replies[base], `ZCOUNT ${key}`));
-        sink.add('queue_tasks', { ...labels, state: 'scheduled' }, int(replies[base + 1], `ZCOUNT ${key}`));
+        put(sink, waiting, int(replies[base], `ZCOUNT ${key}`));
+        put(sink, scheduled, int(replies[base + 1], `ZCOUNT ${key}`));
         const earliestMs = earliest === undefined || !Number.isFinite(earliest) ? undefined : inMs ? earliest : earliest * 1000;
-        sink.add('queue_oldest_task_age_seconds', labels, earliestMs === undefined || earliestMs > nowMs ? 0 : ageSeconds(nowMs, earliestMs));
+        put(sink, age, earliestMs === undefined || earliestMs > nowMs ? 0 : ageSeconds(nowMs, earliestMs));
         return undefined;
       },
     };
