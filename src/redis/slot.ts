@@ -5,8 +5,8 @@
  * over the UTF-8 bytes of the hash tag when the key has one (`{…}`: the bytes
  * between the first `{` and the first `}` after it, when not empty).
  *
- * Written here rather than taken from `cluster-key-slot` (1.1.2, a direct
- * dependency since ioredis uses it) because that package gets the spec's own
+ * Written here rather than taken from `cluster-key-slot` (1.1.x, in the tree
+ * through ioredis) because that package gets the spec's own
  * edge case wrong: for `foo{}{bar}` the first `{…}` is empty, so Redis hashes
  * the whole key (slot 8363), while `cluster-key-slot` hashes `{bar` (4015),
  * which would send such keys to the wrong master. `test/redis/slot.test.ts`
