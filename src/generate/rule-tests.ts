@@ -52,6 +52,19 @@ export interface TestGroup {
 
 const q = (queue: string, framework: string, extra: Record<string, string> = {}): Record<string, string> => ({ queue, framework, ...extra });
 
+/** The check of a recording rule `metric` at `at`: one expected sample per `[labels, value]`. */
+const recorded = (metric: string, at: string, values: [Record<string, string>, number][]): ExprCheck => ({
+  expr: metric,
+  at,
+  samples: values.map(([labels, value]) => ({ metric, labels, value })),
+});
+
+/** A two-level alert past twice its threshold: the warning and the critical one of the same series. */
+const bothLevels = (labels: Record<string, string>, vars: Record<string, string>): ExpectedAlert[] => [
+  { severity: 'warning', labels, vars },
+  { severity: 'critical', labels, vars },
+];
+
 export const TEST_GROUPS: readonly TestGroup[] = [
   {
     file: 'queues',
@@ -70,16 +83,12 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_tasks', labels: q('quiet', 'list', { state: 'completed' }), values: '99999x15' },
     ],
     exprs: [
-      {
-        expr: 'queue:queue_backlog_threshold:effective',
-        at: '6m',
-        samples: [
-          { metric: 'queue:queue_backlog_threshold:effective', labels: q('exam-tasks', 'list'), value: 1000 },
-          { metric: 'queue:queue_backlog_threshold:effective', labels: q('crawl', 'asynq'), value: 1000 },
-          { metric: 'queue:queue_backlog_threshold:effective', labels: q('crawl', 'sidekiq'), value: 5000 },
-          { metric: 'queue:queue_backlog_threshold:effective', labels: q('tight', 'list'), value: 100 },
-        ],
-      },
+      recorded('queue:queue_backlog_threshold:effective', '6m', [
+        [q('exam-tasks', 'list'), 1000],
+        [q('crawl', 'asynq'), 1000],
+        [q('crawl', 'sidekiq'), 5000],
+        [q('tight', 'list'), 100],
+      ]),
     ],
     alerts: [
       { at: '4m', alert: 'QueueBacklogHigh' },
@@ -88,10 +97,8 @@ export const TEST_GROUPS: readonly TestGroup[] = [
         alert: 'QueueBacklogHigh',
         fire: [
           { severity: 'warning', labels: q('exam-tasks', 'list', { state: 'waiting' }), vars: { value: '1.5k', threshold: '1k' } },
-          { severity: 'warning', labels: q('crawl', 'asynq', { state: 'waiting' }), vars: { value: '2.5k', threshold: '1k' } },
-          { severity: 'critical', labels: q('crawl', 'asynq', { state: 'waiting' }), vars: { value: '2.5k', threshold: '1k' } },
-          { severity: 'warning', labels: q('tight', 'list', { state: 'waiting' }), vars: { value: '300', threshold: '100' } },
-          { severity: 'critical', labels: q('tight', 'list', { state: 'waiting' }), vars: { value: '300', threshold: '100' } },
+          ...bothLevels(q('crawl', 'asynq', { state: 'waiting' }), { value: '2.5k', threshold: '1k' }),
+          ...bothLevels(q('tight', 'list', { state: 'waiting' }), { value: '300', threshold: '100' }),
         ],
       },
     ],
@@ -109,8 +116,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
         at: '7m',
         alert: 'QueueBacklogHigh',
         fire: [
-          { severity: 'warning', labels: q('task_stream', 'stream', { group: 'workers', state: 'waiting' }), vars: { value: '300', threshold: '100' } },
-          { severity: 'critical', labels: q('task_stream', 'stream', { group: 'workers', state: 'waiting' }), vars: { value: '300', threshold: '100' } },
+          ...bothLevels(q('task_stream', 'stream', { group: 'workers', state: 'waiting' }), { value: '300', threshold: '100' }),
         ],
       },
       { at: '12m', alert: 'QueueBacklogHigh' },
@@ -153,14 +159,10 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_oldest_task_age_seconds', labels: q('quiet', 'list'), values: '0x10' },
     ],
     exprs: [
-      {
-        expr: 'queue:queue_latency_threshold_seconds:effective',
-        at: '6m',
-        samples: [
-          { metric: 'queue:queue_latency_threshold_seconds:effective', labels: q('exam-tasks', 'list'), value: 300 },
-          { metric: 'queue:queue_latency_threshold_seconds:effective', labels: q('patient', 'rq'), value: 3600 },
-        ],
-      },
+      recorded('queue:queue_latency_threshold_seconds:effective', '6m', [
+        [q('exam-tasks', 'list'), 300],
+        [q('patient', 'rq'), 3600],
+      ]),
     ],
     alerts: [
       { at: '3m', alert: 'QueueLatencyHigh' },
@@ -169,8 +171,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
         alert: 'QueueLatencyHigh',
         fire: [
           { severity: 'warning', labels: q('exam-tasks', 'list'), vars: { value: '7m 0s', threshold: '5m 0s' } },
-          { severity: 'warning', labels: q('crawl', 'bullmq'), vars: { value: '15m 0s', threshold: '5m 0s' } },
-          { severity: 'critical', labels: q('crawl', 'bullmq'), vars: { value: '15m 0s', threshold: '5m 0s' } },
+          ...bothLevels(q('crawl', 'bullmq'), { value: '15m 0s', threshold: '5m 0s' }),
         ],
       },
     ],
@@ -191,15 +192,11 @@ export const TEST_GROUPS: readonly TestGroup[] = [
     ],
     exprs: [
       { expr: 'queue:queue_processed:rate5m{queue="exam-tasks"}', at: '10m', samples: [{ metric: 'queue:queue_processed:rate5m', labels: q('exam-tasks', 'list'), value: 1 }] },
-      {
-        expr: 'queue:queue_failure_ratio:rate5m',
-        at: '10m',
-        samples: [
-          { metric: 'queue:queue_failure_ratio:rate5m', labels: q('exam-tasks', 'list'), value: 0.1 },
-          { metric: 'queue:queue_failure_ratio:rate5m', labels: q('rare', 'list'), value: 0.5 },
-          { metric: 'queue:queue_failure_ratio:rate5m', labels: q('healthy', 'list'), value: 0.016666666666666666 },
-        ],
-      },
+      recorded('queue:queue_failure_ratio:rate5m', '10m', [
+        [q('exam-tasks', 'list'), 0.1],
+        [q('rare', 'list'), 0.5],
+        [q('healthy', 'list'), 0.016666666666666666],
+      ]),
     ],
     alerts: [
       { at: '9m', alert: 'QueueFailureRateHigh' },
