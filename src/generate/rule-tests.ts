@@ -65,6 +65,12 @@ const bothLevels = (labels: Record<string, string>, vars: Record<string, string>
   { severity: 'critical', labels, vars },
 ];
 
+/** An alert silent at `silentAt` and firing as `fire` at `firingAt`: the two checks every alert gets. */
+const silentThenFiring = (alert: string, silentAt: string, firingAt: string, fire: ExpectedAlert[]): AlertCheck[] => [
+  { at: silentAt, alert },
+  { at: firingAt, alert, fire },
+];
+
 export const TEST_GROUPS: readonly TestGroup[] = [
   {
     file: 'queues',
@@ -91,16 +97,11 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       ]),
     ],
     alerts: [
-      { at: '4m', alert: 'QueueBacklogHigh' },
-      {
-        at: '6m',
-        alert: 'QueueBacklogHigh',
-        fire: [
-          { severity: 'warning', labels: q('exam-tasks', 'list', { state: 'waiting' }), vars: { value: '1.5k', threshold: '1k' } },
-          ...bothLevels(q('crawl', 'asynq', { state: 'waiting' }), { value: '2.5k', threshold: '1k' }),
-          ...bothLevels(q('tight', 'list', { state: 'waiting' }), { value: '300', threshold: '100' }),
-        ],
-      },
+      ...silentThenFiring('QueueBacklogHigh', '4m', '6m', [
+        { severity: 'warning', labels: q('exam-tasks', 'list', { state: 'waiting' }), vars: { value: '1.5k', threshold: '1k' } },
+        ...bothLevels(q('crawl', 'asynq', { state: 'waiting' }), { value: '2.5k', threshold: '1k' }),
+        ...bothLevels(q('tight', 'list', { state: 'waiting' }), { value: '300', threshold: '100' }),
+      ]),
     ],
   },
   {
@@ -135,15 +136,10 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_backlog_threshold', labels: q('flat', 'list'), values: '800x40' },
     ],
     alerts: [
-      { at: '10m', alert: 'QueueBacklogGrowing' },
-      {
-        at: '20m',
-        alert: 'QueueBacklogGrowing',
-        fire: [
-          { labels: q('exam-tasks', 'list', { state: 'waiting' }), vars: { value: '1.6k' } },
-          { labels: q('small', 'list', { state: 'waiting' }), vars: { value: '80' } },
-        ],
-      },
+      ...silentThenFiring('QueueBacklogGrowing', '10m', '20m', [
+        { labels: q('exam-tasks', 'list', { state: 'waiting' }), vars: { value: '1.6k' } },
+        { labels: q('small', 'list', { state: 'waiting' }), vars: { value: '80' } },
+      ]),
     ],
   },
   {
@@ -165,15 +161,10 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       ]),
     ],
     alerts: [
-      { at: '3m', alert: 'QueueLatencyHigh' },
-      {
-        at: '6m',
-        alert: 'QueueLatencyHigh',
-        fire: [
-          { severity: 'warning', labels: q('exam-tasks', 'list'), vars: { value: '7m 0s', threshold: '5m 0s' } },
-          ...bothLevels(q('crawl', 'bullmq'), { value: '15m 0s', threshold: '5m 0s' }),
-        ],
-      },
+      ...silentThenFiring('QueueLatencyHigh', '3m', '6m', [
+        { severity: 'warning', labels: q('exam-tasks', 'list'), vars: { value: '7m 0s', threshold: '5m 0s' } },
+        ...bothLevels(q('crawl', 'bullmq'), { value: '15m 0s', threshold: '5m 0s' }),
+      ]),
     ],
   },
   {
@@ -199,8 +190,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       ]),
     ],
     alerts: [
-      { at: '9m', alert: 'QueueFailureRateHigh' },
-      { at: '20m', alert: 'QueueFailureRateHigh', fire: [{ labels: q('exam-tasks', 'list'), vars: { value: '10%' } }] },
+      ...silentThenFiring('QueueFailureRateHigh', '9m', '20m', [{ labels: q('exam-tasks', 'list'), vars: { value: '10%' } }]),
     ],
   },
   {
@@ -211,8 +201,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_tasks', labels: q('crawl', 'asynq', { state: 'dead' }), values: '7x25' },
     ],
     alerts: [
-      { at: '2m', alert: 'QueueDeadLettersIncreasing' },
-      { at: '5m', alert: 'QueueDeadLettersIncreasing', fire: [{ labels: q('exam-tasks', 'list', { state: 'dead' }), vars: { dead: '5' } }] },
+      ...silentThenFiring('QueueDeadLettersIncreasing', '2m', '5m', [{ labels: q('exam-tasks', 'list', { state: 'dead' }), vars: { dead: '5' } }]),
       // 15 minutes without growth: quiet again
       { at: '24m', alert: 'QueueDeadLettersIncreasing' },
     ],
@@ -226,8 +215,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_tasks', labels: q('crawl', 'asynq', { state: 'active' }), values: '50x22' },
     ],
     alerts: [
-      { at: '8m', alert: 'QueueTasksStuck' },
-      { at: '15m', alert: 'QueueTasksStuck', fire: [{ labels: q('crawl', 'asynq', { state: 'stuck' }), vars: { value: '3' } }] },
+      ...silentThenFiring('QueueTasksStuck', '8m', '15m', [{ labels: q('crawl', 'asynq', { state: 'stuck' }), vars: { value: '3' } }]),
     ],
   },
   {
@@ -251,15 +239,10 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_stream_group_consumers', labels: { stream: 'empty_stream', group: 'g' }, values: '0x10' },
     ],
     alerts: [
-      { at: '1m', alert: 'StreamConsumerGroupStalled' },
-      {
-        at: '3m',
-        alert: 'StreamConsumerGroupStalled',
-        fire: [
-          { labels: { stream: 'task_stream', group: 'workers', queue: 'task_stream' }, vars: { value: '5' } },
-          { labels: { stream: 'crawl_stream', group: 'crawlers', queue: 'crawl_stream' }, vars: { value: '13' } },
-        ],
-      },
+      ...silentThenFiring('StreamConsumerGroupStalled', '1m', '3m', [
+        { labels: { stream: 'task_stream', group: 'workers', queue: 'task_stream' }, vars: { value: '5' } },
+        { labels: { stream: 'crawl_stream', group: 'crawlers', queue: 'crawl_stream' }, vars: { value: '13' } },
+      ]),
     ],
   },
   {
@@ -272,8 +255,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { comment: 'down only briefly: silent', metric: 'queue_component_up', labels: { component: 'flaky' }, values: '1 0 1 1 1 1 1 1 1 1' },
     ],
     alerts: [
-      { at: '1m', alert: 'ComponentDown' },
-      { at: '3m', alert: 'ComponentDown', fire: [{ labels: { component: 'consumer' }, vars: { heartbeatAge: '4m 30s' } }] },
+      ...silentThenFiring('ComponentDown', '1m', '3m', [{ labels: { component: 'consumer' }, vars: { heartbeatAge: '4m 30s' } }]),
     ],
   },
   {
@@ -288,10 +270,8 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'mysql_up', labels: { instance: 'mysqld-exporter:9104', job: 'mysql' }, values: '0x5' },
     ],
     alerts: [
-      { at: '1m', alert: 'QueuescopeRedisDown' },
-      { at: '3m', alert: 'QueuescopeRedisDown', fire: [{ labels: {}, vars: {} }] },
-      { at: '0m', alert: 'QueuescopeMySQLDown' },
-      { at: '2m', alert: 'QueuescopeMySQLDown', fire: [{ labels: {}, vars: {} }] },
+      ...silentThenFiring('QueuescopeRedisDown', '1m', '3m', [{ labels: {}, vars: {} }]),
+      ...silentThenFiring('QueuescopeMySQLDown', '0m', '2m', [{ labels: {}, vars: {} }]),
     ],
   },
   {
@@ -307,10 +287,8 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { comment: '3 a minute = 0.05/s: silent', metric: 'mysql_global_status_slow_queries', labels: { instance: 'queuescope-b:9640' }, values: '0+3x20' },
     ],
     alerts: [
-      { at: '4m', alert: 'MySQLConnectionsNearLimit' },
-      { at: '6m', alert: 'MySQLConnectionsNearLimit', fire: [{ labels: {}, vars: { value: '90%' } }] },
-      { at: '9m', alert: 'MySQLSlowQueries' },
-      { at: '15m', alert: 'MySQLSlowQueries', fire: [{ labels: {}, vars: { value: '0.20' } }] },
+      ...silentThenFiring('MySQLConnectionsNearLimit', '4m', '6m', [{ labels: {}, vars: { value: '90%' } }]),
+      ...silentThenFiring('MySQLSlowQueries', '9m', '15m', [{ labels: {}, vars: { value: '0.20' } }]),
     ],
   },
   {
@@ -331,12 +309,9 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queuescope_notifications_total', labels: { channel: 'wecom', target: 'backend', outcome: 'recovered' }, values: '0 3x24' },
     ],
     alerts: [
-      { at: '1m', alert: 'QueuescopeDown' },
-      { at: '3m', alert: 'QueuescopeDown', fire: [{ labels: {}, vars: {} }] },
-      { at: '4m', alert: 'QueuescopeCollectorFailing' },
-      { at: '6m', alert: 'QueuescopeCollectorFailing', fire: [{ labels: { collector: 'mysql' }, vars: {} }] },
-      { at: '2m', alert: 'QueuescopeNotificationsFailing' },
-      { at: '4m', alert: 'QueuescopeNotificationsFailing', fire: [{ labels: { channel: 'dingtalk', target: 'ops', outcome: 'failed' }, vars: {} }] },
+      ...silentThenFiring('QueuescopeDown', '1m', '3m', [{ labels: {}, vars: {} }]),
+      ...silentThenFiring('QueuescopeCollectorFailing', '4m', '6m', [{ labels: { collector: 'mysql' }, vars: {} }]),
+      ...silentThenFiring('QueuescopeNotificationsFailing', '2m', '4m', [{ labels: { channel: 'dingtalk', target: 'ops', outcome: 'failed' }, vars: {} }]),
       { at: '20m', alert: 'QueuescopeNotificationsFailing' },
     ],
   },
@@ -349,8 +324,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { comment: 'delivered within seconds: silent', metric: 'queuescope_notification_oldest_undelivered_age_seconds', labels: { channel: 'wecom', target: 'backend' }, values: '0 5 0x18' },
     ],
     alerts: [
-      { at: '12m', alert: 'QueuescopeNotificationsUndelivered' },
-      { at: '18m', alert: 'QueuescopeNotificationsUndelivered', fire: [{ labels: { channel: 'dingtalk', target: 'ops' }, vars: { value: '18m 0s' } }] },
+      ...silentThenFiring('QueuescopeNotificationsUndelivered', '12m', '18m', [{ labels: { channel: 'dingtalk', target: 'ops' }, vars: { value: '18m 0s' } }]),
     ],
   },
 ];
