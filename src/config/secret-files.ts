@@ -67,6 +67,33 @@ function refuse(st: Stats, maxBytes: number): string | undefined {
 
 const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
 
+/** One read the bounded loop wants: fill `buf` from `offset` (at file position `offset`). */
+interface ReadWant {
+  readonly buf: Buffer;
+  readonly offset: number;
+}
+
+/**
+ * The checks and the read loop of a bounded file, without the I/O: yields the
+ * reads it wants, is resumed with the bytes each one read (0 = end of file),
+ * and returns the outcome. The async and the sync reader both drive it, so
+ * their checks cannot drift apart.
+ */
+function* boundedRead(st: Stats, maxBytes: number): Generator<ReadWant, FileRead, number> {
+  const why = refuse(st, maxBytes);
+  if (why) return { ok: false, reason: why };
+  // One byte more than allowed: a file that grew since fstat is caught too.
+  const buf = Buffer.alloc(Math.min(st.size, maxBytes) + 1);
+  let n = 0;
+  while (n < buf.length) {
+    const bytesRead: number = yield { buf, offset: n };
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  if (n > maxBytes) return { ok: false, reason: `is larger than ${formatBytes(maxBytes)}` };
+  return { ok: true, content: buf.subarray(0, n) };
+}
+
 /**
  * Reads a regular file of at most `maxBytes`, without blocking the event
  * loop. Never throws.
@@ -79,20 +106,12 @@ export async function readBoundedFile(req: FileRequest): Promise<FileRead> {
     return { ok: false, reason: describeFsError(err) };
   }
   try {
-    const st = await fh.stat();
-    const why = refuse(st, req.maxBytes);
-    if (why) return { ok: false, reason: why };
-    // One byte more than allowed: a file that grew since fstat is caught too.
-    const buf = Buffer.alloc(Math.min(st.size, req.maxBytes) + 1);
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n === buf.length) break;
+    const steps = boundedRead(await fh.stat(), req.maxBytes);
+    for (let step = steps.next(); ; ) {
+      if (step.done) return step.value;
+      const { buf, offset } = step.value;
+      step = steps.next((await fh.read(buf, offset, buf.length - offset, offset)).bytesRead);
     }
-    if (n > req.maxBytes) return { ok: false, reason: `is larger than ${formatBytes(req.maxBytes)}` };
-    return { ok: true, content: buf.subarray(0, n) };
   } catch (err) {
     return { ok: false, reason: describeFsError(err) };
   } finally {
@@ -109,19 +128,12 @@ export function readBoundedFileSync(req: FileRequest): FileRead {
     return { ok: false, reason: describeFsError(err) };
   }
   try {
-    const st = fstatSync(fd);
-    const why = refuse(st, req.maxBytes);
-    if (why) return { ok: false, reason: why };
-    const buf = Buffer.alloc(Math.min(st.size, req.maxBytes) + 1);
-    let n = 0;
-    for (;;) {
-      const bytesRead = readSync(fd, buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n === buf.length) break;
+    const steps = boundedRead(fstatSync(fd), req.maxBytes);
+    for (let step = steps.next(); ; ) {
+      if (step.done) return step.value;
+      const { buf, offset } = step.value;
+      step = steps.next(readSync(fd, buf, offset, buf.length - offset, offset));
     }
-    if (n > req.maxBytes) return { ok: false, reason: `is larger than ${formatBytes(req.maxBytes)}` };
-    return { ok: true, content: buf.subarray(0, n) };
   } catch (err) {
     return { ok: false, reason: describeFsError(err) };
   } finally {

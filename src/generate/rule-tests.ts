@@ -52,6 +52,25 @@ export interface TestGroup {
 
 const q = (queue: string, framework: string, extra: Record<string, string> = {}): Record<string, string> => ({ queue, framework, ...extra });
 
+/** The check of a recording rule `metric` at `at`: one expected sample per `[labels, value]`. */
+const recorded = (metric: string, at: string, values: [Record<string, string>, number][]): ExprCheck => ({
+  expr: metric,
+  at,
+  samples: values.map(([labels, value]) => ({ metric, labels, value })),
+});
+
+/** A two-level alert past twice its threshold: the warning and the critical one of the same series. */
+const bothLevels = (labels: Record<string, string>, vars: Record<string, string>): ExpectedAlert[] => [
+  { severity: 'warning', labels, vars },
+  { severity: 'critical', labels, vars },
+];
+
+/** An alert silent at `silentAt` and firing as `fire` at `firingAt`: the two checks every alert gets. */
+const silentThenFiring = (alert: string, silentAt: string, firingAt: string, fire: ExpectedAlert[]): AlertCheck[] => [
+  { at: silentAt, alert },
+  { at: firingAt, alert, fire },
+];
+
 export const TEST_GROUPS: readonly TestGroup[] = [
   {
     file: 'queues',
@@ -70,30 +89,19 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_tasks', labels: q('quiet', 'list', { state: 'completed' }), values: '99999x15' },
     ],
     exprs: [
-      {
-        expr: 'queue:queue_backlog_threshold:effective',
-        at: '6m',
-        samples: [
-          { metric: 'queue:queue_backlog_threshold:effective', labels: q('exam-tasks', 'list'), value: 1000 },
-          { metric: 'queue:queue_backlog_threshold:effective', labels: q('crawl', 'asynq'), value: 1000 },
-          { metric: 'queue:queue_backlog_threshold:effective', labels: q('crawl', 'sidekiq'), value: 5000 },
-          { metric: 'queue:queue_backlog_threshold:effective', labels: q('tight', 'list'), value: 100 },
-        ],
-      },
+      recorded('queue:queue_backlog_threshold:effective', '6m', [
+        [q('exam-tasks', 'list'), 1000],
+        [q('crawl', 'asynq'), 1000],
+        [q('crawl', 'sidekiq'), 5000],
+        [q('tight', 'list'), 100],
+      ]),
     ],
     alerts: [
-      { at: '4m', alert: 'QueueBacklogHigh' },
-      {
-        at: '6m',
-        alert: 'QueueBacklogHigh',
-        fire: [
-          { severity: 'warning', labels: q('exam-tasks', 'list', { state: 'waiting' }), vars: { value: '1.5k', threshold: '1k' } },
-          { severity: 'warning', labels: q('crawl', 'asynq', { state: 'waiting' }), vars: { value: '2.5k', threshold: '1k' } },
-          { severity: 'critical', labels: q('crawl', 'asynq', { state: 'waiting' }), vars: { value: '2.5k', threshold: '1k' } },
-          { severity: 'warning', labels: q('tight', 'list', { state: 'waiting' }), vars: { value: '300', threshold: '100' } },
-          { severity: 'critical', labels: q('tight', 'list', { state: 'waiting' }), vars: { value: '300', threshold: '100' } },
-        ],
-      },
+      ...silentThenFiring('QueueBacklogHigh', '4m', '6m', [
+        { severity: 'warning', labels: q('exam-tasks', 'list', { state: 'waiting' }), vars: { value: '1.5k', threshold: '1k' } },
+        ...bothLevels(q('crawl', 'asynq', { state: 'waiting' }), { value: '2.5k', threshold: '1k' }),
+        ...bothLevels(q('tight', 'list', { state: 'waiting' }), { value: '300', threshold: '100' }),
+      ]),
     ],
   },
   {
@@ -109,8 +117,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
         at: '7m',
         alert: 'QueueBacklogHigh',
         fire: [
-          { severity: 'warning', labels: q('task_stream', 'stream', { group: 'workers', state: 'waiting' }), vars: { value: '300', threshold: '100' } },
-          { severity: 'critical', labels: q('task_stream', 'stream', { group: 'workers', state: 'waiting' }), vars: { value: '300', threshold: '100' } },
+          ...bothLevels(q('task_stream', 'stream', { group: 'workers', state: 'waiting' }), { value: '300', threshold: '100' }),
         ],
       },
       { at: '12m', alert: 'QueueBacklogHigh' },
@@ -129,15 +136,10 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_backlog_threshold', labels: q('flat', 'list'), values: '800x40' },
     ],
     alerts: [
-      { at: '10m', alert: 'QueueBacklogGrowing' },
-      {
-        at: '20m',
-        alert: 'QueueBacklogGrowing',
-        fire: [
-          { labels: q('exam-tasks', 'list', { state: 'waiting' }), vars: { value: '1.6k' } },
-          { labels: q('small', 'list', { state: 'waiting' }), vars: { value: '80' } },
-        ],
-      },
+      ...silentThenFiring('QueueBacklogGrowing', '10m', '20m', [
+        { labels: q('exam-tasks', 'list', { state: 'waiting' }), vars: { value: '1.6k' } },
+        { labels: q('small', 'list', { state: 'waiting' }), vars: { value: '80' } },
+      ]),
     ],
   },
   {
@@ -153,26 +155,16 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_oldest_task_age_seconds', labels: q('quiet', 'list'), values: '0x10' },
     ],
     exprs: [
-      {
-        expr: 'queue:queue_latency_threshold_seconds:effective',
-        at: '6m',
-        samples: [
-          { metric: 'queue:queue_latency_threshold_seconds:effective', labels: q('exam-tasks', 'list'), value: 300 },
-          { metric: 'queue:queue_latency_threshold_seconds:effective', labels: q('patient', 'rq'), value: 3600 },
-        ],
-      },
+      recorded('queue:queue_latency_threshold_seconds:effective', '6m', [
+        [q('exam-tasks', 'list'), 300],
+        [q('patient', 'rq'), 3600],
+      ]),
     ],
     alerts: [
-      { at: '3m', alert: 'QueueLatencyHigh' },
-      {
-        at: '6m',
-        alert: 'QueueLatencyHigh',
-        fire: [
-          { severity: 'warning', labels: q('exam-tasks', 'list'), vars: { value: '7m 0s', threshold: '5m 0s' } },
-          { severity: 'warning', labels: q('crawl', 'bullmq'), vars: { value: '15m 0s', threshold: '5m 0s' } },
-          { severity: 'critical', labels: q('crawl', 'bullmq'), vars: { value: '15m 0s', threshold: '5m 0s' } },
-        ],
-      },
+      ...silentThenFiring('QueueLatencyHigh', '3m', '6m', [
+        { severity: 'warning', labels: q('exam-tasks', 'list'), vars: { value: '7m 0s', threshold: '5m 0s' } },
+        ...bothLevels(q('crawl', 'bullmq'), { value: '15m 0s', threshold: '5m 0s' }),
+      ]),
     ],
   },
   {
@@ -191,19 +183,14 @@ export const TEST_GROUPS: readonly TestGroup[] = [
     ],
     exprs: [
       { expr: 'queue:queue_processed:rate5m{queue="exam-tasks"}', at: '10m', samples: [{ metric: 'queue:queue_processed:rate5m', labels: q('exam-tasks', 'list'), value: 1 }] },
-      {
-        expr: 'queue:queue_failure_ratio:rate5m',
-        at: '10m',
-        samples: [
-          { metric: 'queue:queue_failure_ratio:rate5m', labels: q('exam-tasks', 'list'), value: 0.1 },
-          { metric: 'queue:queue_failure_ratio:rate5m', labels: q('rare', 'list'), value: 0.5 },
-          { metric: 'queue:queue_failure_ratio:rate5m', labels: q('healthy', 'list'), value: 0.016666666666666666 },
-        ],
-      },
+      recorded('queue:queue_failure_ratio:rate5m', '10m', [
+        [q('exam-tasks', 'list'), 0.1],
+        [q('rare', 'list'), 0.5],
+        [q('healthy', 'list'), 0.016666666666666666],
+      ]),
     ],
     alerts: [
-      { at: '9m', alert: 'QueueFailureRateHigh' },
-      { at: '20m', alert: 'QueueFailureRateHigh', fire: [{ labels: q('exam-tasks', 'list'), vars: { value: '10%' } }] },
+      ...silentThenFiring('QueueFailureRateHigh', '9m', '20m', [{ labels: q('exam-tasks', 'list'), vars: { value: '10%' } }]),
     ],
   },
   {
@@ -214,8 +201,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_tasks', labels: q('crawl', 'asynq', { state: 'dead' }), values: '7x25' },
     ],
     alerts: [
-      { at: '2m', alert: 'QueueDeadLettersIncreasing' },
-      { at: '5m', alert: 'QueueDeadLettersIncreasing', fire: [{ labels: q('exam-tasks', 'list', { state: 'dead' }), vars: { dead: '5' } }] },
+      ...silentThenFiring('QueueDeadLettersIncreasing', '2m', '5m', [{ labels: q('exam-tasks', 'list', { state: 'dead' }), vars: { dead: '5' } }]),
       // 15 minutes without growth: quiet again
       { at: '24m', alert: 'QueueDeadLettersIncreasing' },
     ],
@@ -229,8 +215,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_tasks', labels: q('crawl', 'asynq', { state: 'active' }), values: '50x22' },
     ],
     alerts: [
-      { at: '8m', alert: 'QueueTasksStuck' },
-      { at: '15m', alert: 'QueueTasksStuck', fire: [{ labels: q('crawl', 'asynq', { state: 'stuck' }), vars: { value: '3' } }] },
+      ...silentThenFiring('QueueTasksStuck', '8m', '15m', [{ labels: q('crawl', 'asynq', { state: 'stuck' }), vars: { value: '3' } }]),
     ],
   },
   {
@@ -254,15 +239,10 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queue_stream_group_consumers', labels: { stream: 'empty_stream', group: 'g' }, values: '0x10' },
     ],
     alerts: [
-      { at: '1m', alert: 'StreamConsumerGroupStalled' },
-      {
-        at: '3m',
-        alert: 'StreamConsumerGroupStalled',
-        fire: [
-          { labels: { stream: 'task_stream', group: 'workers', queue: 'task_stream' }, vars: { value: '5' } },
-          { labels: { stream: 'crawl_stream', group: 'crawlers', queue: 'crawl_stream' }, vars: { value: '13' } },
-        ],
-      },
+      ...silentThenFiring('StreamConsumerGroupStalled', '1m', '3m', [
+        { labels: { stream: 'task_stream', group: 'workers', queue: 'task_stream' }, vars: { value: '5' } },
+        { labels: { stream: 'crawl_stream', group: 'crawlers', queue: 'crawl_stream' }, vars: { value: '13' } },
+      ]),
     ],
   },
   {
@@ -275,8 +255,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { comment: 'down only briefly: silent', metric: 'queue_component_up', labels: { component: 'flaky' }, values: '1 0 1 1 1 1 1 1 1 1' },
     ],
     alerts: [
-      { at: '1m', alert: 'ComponentDown' },
-      { at: '3m', alert: 'ComponentDown', fire: [{ labels: { component: 'consumer' }, vars: { heartbeatAge: '4m 30s' } }] },
+      ...silentThenFiring('ComponentDown', '1m', '3m', [{ labels: { component: 'consumer' }, vars: { heartbeatAge: '4m 30s' } }]),
     ],
   },
   {
@@ -291,10 +270,8 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'mysql_up', labels: { instance: 'mysqld-exporter:9104', job: 'mysql' }, values: '0x5' },
     ],
     alerts: [
-      { at: '1m', alert: 'QueuescopeRedisDown' },
-      { at: '3m', alert: 'QueuescopeRedisDown', fire: [{ labels: {}, vars: {} }] },
-      { at: '0m', alert: 'QueuescopeMySQLDown' },
-      { at: '2m', alert: 'QueuescopeMySQLDown', fire: [{ labels: {}, vars: {} }] },
+      ...silentThenFiring('QueuescopeRedisDown', '1m', '3m', [{ labels: {}, vars: {} }]),
+      ...silentThenFiring('QueuescopeMySQLDown', '0m', '2m', [{ labels: {}, vars: {} }]),
     ],
   },
   {
@@ -310,10 +287,8 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { comment: '3 a minute = 0.05/s: silent', metric: 'mysql_global_status_slow_queries', labels: { instance: 'queuescope-b:9640' }, values: '0+3x20' },
     ],
     alerts: [
-      { at: '4m', alert: 'MySQLConnectionsNearLimit' },
-      { at: '6m', alert: 'MySQLConnectionsNearLimit', fire: [{ labels: {}, vars: { value: '90%' } }] },
-      { at: '9m', alert: 'MySQLSlowQueries' },
-      { at: '15m', alert: 'MySQLSlowQueries', fire: [{ labels: {}, vars: { value: '0.20' } }] },
+      ...silentThenFiring('MySQLConnectionsNearLimit', '4m', '6m', [{ labels: {}, vars: { value: '90%' } }]),
+      ...silentThenFiring('MySQLSlowQueries', '9m', '15m', [{ labels: {}, vars: { value: '0.20' } }]),
     ],
   },
   {
@@ -334,12 +309,9 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { metric: 'queuescope_notifications_total', labels: { channel: 'wecom', target: 'backend', outcome: 'recovered' }, values: '0 3x24' },
     ],
     alerts: [
-      { at: '1m', alert: 'QueuescopeDown' },
-      { at: '3m', alert: 'QueuescopeDown', fire: [{ labels: {}, vars: {} }] },
-      { at: '4m', alert: 'QueuescopeCollectorFailing' },
-      { at: '6m', alert: 'QueuescopeCollectorFailing', fire: [{ labels: { collector: 'mysql' }, vars: {} }] },
-      { at: '2m', alert: 'QueuescopeNotificationsFailing' },
-      { at: '4m', alert: 'QueuescopeNotificationsFailing', fire: [{ labels: { channel: 'dingtalk', target: 'ops', outcome: 'failed' }, vars: {} }] },
+      ...silentThenFiring('QueuescopeDown', '1m', '3m', [{ labels: {}, vars: {} }]),
+      ...silentThenFiring('QueuescopeCollectorFailing', '4m', '6m', [{ labels: { collector: 'mysql' }, vars: {} }]),
+      ...silentThenFiring('QueuescopeNotificationsFailing', '2m', '4m', [{ labels: { channel: 'dingtalk', target: 'ops', outcome: 'failed' }, vars: {} }]),
       { at: '20m', alert: 'QueuescopeNotificationsFailing' },
     ],
   },
@@ -352,8 +324,7 @@ export const TEST_GROUPS: readonly TestGroup[] = [
       { comment: 'delivered within seconds: silent', metric: 'queuescope_notification_oldest_undelivered_age_seconds', labels: { channel: 'wecom', target: 'backend' }, values: '0 5 0x18' },
     ],
     alerts: [
-      { at: '12m', alert: 'QueuescopeNotificationsUndelivered' },
-      { at: '18m', alert: 'QueuescopeNotificationsUndelivered', fire: [{ labels: { channel: 'dingtalk', target: 'ops' }, vars: { value: '18m 0s' } }] },
+      ...silentThenFiring('QueuescopeNotificationsUndelivered', '12m', '18m', [{ labels: { channel: 'dingtalk', target: 'ops' }, vars: { value: '18m 0s' } }]),
     ],
   },
 ];

@@ -7,7 +7,7 @@
  * so nothing can reorder the text around it.
  */
 import type { Lang } from '../monitor/i18n.js';
-import { escapeHtml, jsonForScript } from '../monitor/page.js';
+import { escapeHtml, jsonForScript, pageHead } from '../monitor/page.js';
 import { inspectStrings } from './i18n.js';
 import { INSPECT_SCRIPT } from './page-script.js';
 import { clean } from './text.js';
@@ -85,18 +85,7 @@ export interface InspectPageOptions {
 
 function shell(lang: Lang, nonce: string, title: string, body: string, script = ''): string {
   const t = inspectStrings(lang);
-  const e = escapeHtml;
-  return `<!doctype html>
-<html lang="${e(t.locale)}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
-<title>${e(title)}</title>
-<link rel="icon" href="data:,">
-<style nonce="${e(nonce)}">${CSS}</style>
-</head>
+  return `${pageHead(t.locale, nonce, title, CSS)}
 <body>
 ${body}
 ${script}

@@ -22,7 +22,8 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Config } from '../config/schema.js';
 import type { BatchExecutor } from '../redis/batch.js';
 import { pickLanguage } from '../monitor/i18n.js';
-import { pageCsp } from '../monitor/page.js';
+import { sendHtmlPage } from '../http/html-reply.js';
+import { pluginRuntime } from '../http/plugin-runtime.js';
 import { resolveQueue, type CatalogRuntime, type KnownQueue } from './index.js';
 import { renderInspectPage, renderMessagePage } from './page.js';
 import { errorSchema, jsonSchema, queueTasksSchema, taskLookupSchema } from './schema.js';
@@ -87,12 +88,7 @@ function apiQuery(q: KnownQueue, limit: number, states: ListState[] | undefined)
 }
 
 export const inspectPlugin: FastifyPluginAsync<InspectPluginOptions> = async (app, opts) => {
-  const runtimeOf =
-    opts.runtime ??
-    ((): InspectRuntime => {
-      if (!app.hasDecorator('queuescope')) throw new Error('inspectPlugin needs app.queuescope (buildApp) or a runtime option');
-      return app.queuescope.runtime;
-    });
+  const runtimeOf: () => InspectRuntime = pluginRuntime(app, 'inspectPlugin', opts.runtime);
 
   type Prepared =
     | { ok: true; runtime: InspectRuntime; queue: KnownQueue; req: InspectRequest; deadline: number; limit: number; states: ListState[] | undefined }
@@ -142,15 +138,7 @@ export const inspectPlugin: FastifyPluginAsync<InspectPluginOptions> = async (ap
   app.get<{ Params: { queue: string }; Querystring: Query }>('/queues/:queue', { schema: { querystring: querySchema } }, async (req, reply) => {
     const lang = pickLanguage(req.headers['accept-language'], req.query.lang);
     const nonce = randomBytes(16).toString('base64');
-    const send = (code: number, html: string) =>
-      reply
-        .code(code)
-        .type('text/html; charset=utf-8')
-        .header('content-security-policy', pageCsp(nonce))
-        .header('x-content-type-options', 'nosniff')
-        .header('cache-control', 'no-store')
-        .header('vary', 'Accept-Language')
-        .send(html);
+    const send = (code: number, html: string) => sendHtmlPage(reply, code, nonce, html);
     const p = await prepare(req.params.queue, req.query);
     if (!p.ok) {
       if (p.code === 400) return reply.code(400).type('text/plain; charset=utf-8').send(`${p.error}\n`);

@@ -41,6 +41,26 @@ export function jsonForScript(value: unknown): string {
   return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * The start of every page up to `</head>`: document language `locale` (BCP 47), the
+ * viewport and colour-scheme metas, no referrer, an empty favicon (no extra request),
+ * `title` and the page's `css` under the CSP `nonce`.
+ */
+export function pageHead(locale: string, nonce: string, title: string, css: string): string {
+  const e = escapeHtml;
+  return `<!doctype html>
+<html lang="${e(locale)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="referrer" content="no-referrer">
+<title>${e(title)}</title>
+<link rel="icon" href="data:,">
+<style nonce="${e(nonce)}">${css}</style>
+</head>`;
+}
+
 /** `url` when it is an absolute http(s) URL (no `javascript:`), else `undefined`. */
 export function safeHttpUrl(url: string): string | undefined {
   const trimmed = url.trim();
@@ -132,17 +152,7 @@ export function renderStatusPage(options: StatusPageOptions): string {
   ].filter(Boolean);
   const config = { api: 'api/monitor', refreshMs: options.refreshMs, pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE, strings: t };
   const th = (text: string, cls = ''): string => `<th scope="col"${cls ? ` class="${cls}"` : ''}>${e(text)}</th>`;
-  return `<!doctype html>
-<html lang="${e(t.locale)}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="color-scheme" content="light dark">
-<meta name="referrer" content="no-referrer">
-<title>${e(t.title)}</title>
-<link rel="icon" href="data:,">
-<style nonce="${nonce}">${CSS}</style>
-</head>
+  return `${pageHead(t.locale, nonce, t.title, CSS)}
 <body data-redis="unknown">
 <header>
 <h1>queuescope</h1>

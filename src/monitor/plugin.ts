@@ -21,7 +21,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Collection } from '../collect/collection.js';
 import type { Config } from '../config/schema.js';
 import { pickLanguage } from './i18n.js';
-import { pageCsp, renderStatusPage } from './page.js';
+import { sendHtmlPage } from '../http/html-reply.js';
+import { pluginRuntime } from '../http/plugin-runtime.js';
+import { renderStatusPage } from './page.js';
 import { RateTracker } from './rates.js';
 import { componentViewSchema, jsonSchemaOf, monitorErrorSchema, monitorSnapshotSchema } from './schema.js';
 import { buildSnapshot, DEFAULT_QUEUE_PAGE, MAX_QUEUE_PAGE, observeCollection, type MonitorSnapshot, type QueuePage } from './snapshot.js';
@@ -72,12 +74,7 @@ export const pageQuerySchema = {
 
 /** Registers the monitor routes; see the module comment. */
 export const monitorPlugin: FastifyPluginAsync<MonitorPluginOptions> = async (app, opts) => {
-  const runtimeOf =
-    opts.runtime ??
-    ((): MonitorRuntime => {
-      if (!app.hasDecorator('queuescope')) throw new Error('monitorPlugin needs app.queuescope (buildApp) or a runtime option');
-      return app.queuescope.runtime;
-    });
+  const runtimeOf: () => MonitorRuntime = pluginRuntime(app, 'monitorPlugin', opts.runtime);
   const reuseForMs = opts.reuseForMs ?? 1000;
   const refreshMs = opts.refreshMs ?? 3000;
   // One tracker per runtime: a reload (new components, new window) starts the samples afresh.
@@ -137,12 +134,6 @@ export const monitorPlugin: FastifyPluginAsync<MonitorPluginOptions> = async (ap
       refreshMs,
       nonce,
     });
-    return reply
-      .type('text/html; charset=utf-8')
-      .header('content-security-policy', pageCsp(nonce))
-      .header('x-content-type-options', 'nosniff')
-      .header('cache-control', 'no-store')
-      .header('vary', 'Accept-Language')
-      .send(html);
+    return sendHtmlPage(reply, 200, nonce, html);
   });
 };

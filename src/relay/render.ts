@@ -276,34 +276,63 @@ export function digestTitle(d: Digest, lang: MessageLanguage = 'zh'): string {
   return ellipsizeUtf8(title, 128);
 }
 
+/** The words of a built-in template; the layout is {@link builtInTemplate}'s, the same in every language. */
+interface TemplateWords {
+  readonly firingHeading: string;
+  readonly resolvedHeading: string;
+  /** between the heading and the title */
+  readonly colon: string;
+  /** the merged-notifications line, with `{{merged}}` */
+  readonly merged: string;
+  /** the firing section's heading, with `{{firingCount}}` */
+  readonly firingSection: string;
+  /** the resolved section's heading, with `{{resolvedCount}}` */
+  readonly resolvedSection: string;
+  readonly queue: string;
+  /** what goes before and after `{{framework}}` */
+  readonly framework: readonly [string, string];
+  readonly instance: string;
+  readonly summary: string;
+  readonly description: string;
+  readonly since: string;
+  readonly ended: string;
+  /** the omitted-alerts line, with `{{omitted}}` */
+  readonly omitted: string;
+  /** the footer up to `{{timeZone}}` */
+  readonly footer: string;
+}
+
 /**
- * The built-in template: Chinese markdown that renders in both DingTalk and
- * WeCom (headings, bold, links, quotes and plain lines only).
+ * A built-in template: markdown that renders in both DingTalk and WeCom
+ * (headings, bold, links, quotes and plain lines only). A firing and a
+ * resolved alert start with the same lines.
  */
-export const DEFAULT_TEMPLATE = `### {{#firingCount}}🔴 告警{{/firingCount}}{{^firingCount}}✅ 恢复{{/firingCount}}：{{title}}
+function builtInTemplate(w: TemplateWords): string {
+  const alertHead = `
+**{{alertname}}**{{#severity}} [{{severity}}]{{/severity}}
+{{#queue}}
+- ${w.queue}{{queue}}{{#framework}}${w.framework[0]}{{framework}}${w.framework[1]}{{/framework}}
+{{/queue}}
+{{#instance}}
+- ${w.instance}{{instance}}
+{{/instance}}
+{{#summary}}
+- ${w.summary}{{summary}}
+{{/summary}}
+`;
+  return `### {{#firingCount}}${w.firingHeading}{{/firingCount}}{{^firingCount}}${w.resolvedHeading}{{/firingCount}}${w.colon}{{title}}
 {{#merged}}
 
-> 合并了 {{merged}} 条通知
+> ${w.merged}
 {{/merged}}
 {{#firingCount}}
 
-**告警中（{{firingCount}}）**
+**${w.firingSection}**
 {{#firing}}
-
-**{{alertname}}**{{#severity}} [{{severity}}]{{/severity}}
-{{#queue}}
-- 队列：{{queue}}{{#framework}}（{{framework}}）{{/framework}}
-{{/queue}}
-{{#instance}}
-- 实例：{{instance}}
-{{/instance}}
-{{#summary}}
-- 摘要：{{summary}}
-{{/summary}}
-{{#description}}
-- 详情：{{description}}
+${alertHead}{{#description}}
+- ${w.description}{{description}}
 {{/description}}
-- 开始：{{startsAt}}
+- ${w.since}{{startsAt}}
 {{#linkLine}}
 - {{linkLine}}
 {{/linkLine}}
@@ -311,91 +340,60 @@ export const DEFAULT_TEMPLATE = `### {{#firingCount}}🔴 告警{{/firingCount}}
 {{/firingCount}}
 {{#resolvedCount}}
 
-**已恢复（{{resolvedCount}}）**
+**${w.resolvedSection}**
 {{#resolved}}
-
-**{{alertname}}**{{#severity}} [{{severity}}]{{/severity}}
-{{#queue}}
-- 队列：{{queue}}{{#framework}}（{{framework}}）{{/framework}}
-{{/queue}}
-{{#instance}}
-- 实例：{{instance}}
-{{/instance}}
-{{#summary}}
-- 摘要：{{summary}}
-{{/summary}}
-- 开始：{{startsAt}}
+${alertHead}- ${w.since}{{startsAt}}
 {{#endsAt}}
-- 恢复：{{endsAt}}
+- ${w.ended}{{endsAt}}
 {{/endsAt}}
 {{/resolved}}
 {{/resolvedCount}}
 {{#omitted}}
 
-…另有 {{omitted}} 条告警未显示
+${w.omitted}
 {{/omitted}}
 
-> queuescope · 时区 {{timeZone}}{{#externalURL}} · [Alertmanager]({{externalURL}}){{/externalURL}}
+> ${w.footer}{{timeZone}}{{#externalURL}} · [Alertmanager]({{externalURL}}){{/externalURL}}
 `;
+}
+
+/** The built-in template: Chinese. */
+export const DEFAULT_TEMPLATE = builtInTemplate({
+  firingHeading: '🔴 告警',
+  resolvedHeading: '✅ 恢复',
+  colon: '：',
+  merged: '合并了 {{merged}} 条通知',
+  firingSection: '告警中（{{firingCount}}）',
+  resolvedSection: '已恢复（{{resolvedCount}}）',
+  queue: '队列：',
+  framework: ['（', '）'],
+  instance: '实例：',
+  summary: '摘要：',
+  description: '详情：',
+  since: '开始：',
+  ended: '恢复：',
+  omitted: '…另有 {{omitted}} 条告警未显示',
+  footer: 'queuescope · 时区 ',
+});
 
 /** The built-in template in English (`notify.language: en`), the same layout. */
-export const DEFAULT_TEMPLATE_EN = `### {{#firingCount}}🔴 FIRING{{/firingCount}}{{^firingCount}}✅ RESOLVED{{/firingCount}}: {{title}}
-{{#merged}}
-
-> {{merged}} notifications merged
-{{/merged}}
-{{#firingCount}}
-
-**Firing ({{firingCount}})**
-{{#firing}}
-
-**{{alertname}}**{{#severity}} [{{severity}}]{{/severity}}
-{{#queue}}
-- Queue: {{queue}}{{#framework}} ({{framework}}){{/framework}}
-{{/queue}}
-{{#instance}}
-- Instance: {{instance}}
-{{/instance}}
-{{#summary}}
-- Summary: {{summary}}
-{{/summary}}
-{{#description}}
-- Details: {{description}}
-{{/description}}
-- Since: {{startsAt}}
-{{#linkLine}}
-- {{linkLine}}
-{{/linkLine}}
-{{/firing}}
-{{/firingCount}}
-{{#resolvedCount}}
-
-**Resolved ({{resolvedCount}})**
-{{#resolved}}
-
-**{{alertname}}**{{#severity}} [{{severity}}]{{/severity}}
-{{#queue}}
-- Queue: {{queue}}{{#framework}} ({{framework}}){{/framework}}
-{{/queue}}
-{{#instance}}
-- Instance: {{instance}}
-{{/instance}}
-{{#summary}}
-- Summary: {{summary}}
-{{/summary}}
-- Since: {{startsAt}}
-{{#endsAt}}
-- Resolved: {{endsAt}}
-{{/endsAt}}
-{{/resolved}}
-{{/resolvedCount}}
-{{#omitted}}
-
-…{{omitted}} more alerts not shown
-{{/omitted}}
-
-> queuescope · time zone {{timeZone}}{{#externalURL}} · [Alertmanager]({{externalURL}}){{/externalURL}}
-`;
+export const DEFAULT_TEMPLATE_EN = builtInTemplate({
+  firingHeading: '🔴 FIRING',
+  resolvedHeading: '✅ RESOLVED',
+  colon: ': ',
+  merged: '{{merged}} notifications merged',
+  firingSection: 'Firing ({{firingCount}})',
+  resolvedSection: 'Resolved ({{resolvedCount}})',
+  queue: 'Queue: ',
+  framework: [' (', ')'],
+  instance: 'Instance: ',
+  summary: 'Summary: ',
+  description: 'Details: ',
+  since: 'Since: ',
+  ended: 'Resolved: ',
+  omitted: '…{{omitted}} more alerts not shown',
+  footer: 'queuescope · time zone ',
+});
 
 /** The built-in templates by language. */
 export const DEFAULT_TEMPLATES: Readonly<Record<MessageLanguage, string>> = { zh: DEFAULT_TEMPLATE, en: DEFAULT_TEMPLATE_EN };
