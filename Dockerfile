@@ -7,10 +7,16 @@ ARG NODE_IMAGE=node:20-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # Dependencies first, so source edits reuse this layer. --ignore-scripts: the
-# package's own "prepare" (tsc) needs the sources, which are not copied yet;
-# the dependencies' natives ship prebuilt.
+# package's own "prepare" (tsc) needs the sources, which are not copied yet.
+# better-sqlite3 (the relay's outbox store) is then built on its own: its
+# install script fetches a prebuilt binary or, without one, compiles with
+# node-gyp, hence python3, make and g++ in this stage only.
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && npm rebuild better-sqlite3
 COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json \
