@@ -52,11 +52,23 @@ export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>, serve
   };
   if (hupBeforeStart) reload();
   // close-with-grace treats SIGHUP as a shutdown signal by default; here it means reload.
-  closeWithGrace({ delay: SHUTDOWN_GRACE_MS, skip: ['SIGHUP'] }, async ({ signal, err }) => {
-    if (err) log.error({ err }, 'shutting down after an unexpected error');
-    else log.info({ signal }, 'shutting down');
-    await app.close();
-  });
+  // Its own messages (a shutdown past the grace time, a second signal) go to our log, so an
+  // exit code 1 always says why in the same place as everything else.
+  closeWithGrace(
+    {
+      delay: SHUTDOWN_GRACE_MS,
+      skip: ['SIGHUP'],
+      logger: { error: (msg: unknown) => log.error({ reason: msg instanceof Error ? msg.stack : String(msg) }, 'shutdown did not complete cleanly') },
+      onTimeout: (delay: number) => log.error({ graceMs: delay }, 'shutdown took longer than the grace time; exiting with code 1'),
+    },
+    async ({ signal, err }) => {
+      const started = Date.now();
+      if (err) log.error({ err }, 'shutting down after an unexpected error');
+      else log.info({ signal }, 'shutting down');
+      await app.close();
+      log.info({ tookMs: Date.now() - started }, 'shut down');
+    },
+  );
 }
 
 /** Splits `host:port` (IPv6 in brackets) for `listen()`. */

@@ -93,7 +93,7 @@ describe('durable outbox, single replica', () => {
       if (signal === 'SIGKILL') await first.kill9();
       else {
         const exit = await first.term();
-        expect(exit.code).toBe(0);
+        expect(exit.code, first.log()).toBe(0);
         expect(first.log()).toMatch(/stay in the store; they are sent after the next start/);
         expect(first.log()).not.toMatch(/lost/);
       }
@@ -152,7 +152,7 @@ receivers:
       const before = deliveries(robot).size;
 
       if (signal === 'SIGKILL') await first.kill9();
-      else expect((await first.term()).code).toBe(0);
+      else expect((await first.term()).code, first.log()).toBe(0);
       const second = await startSidecar(dir, 'second', sidecarYaml(robot.url, '50/s'), port);
       await expectAllOnce(robot);
       expect(await second.metric('queuescope_notifications_total', { outcome: 'recovered' })).toBe(N - before);
