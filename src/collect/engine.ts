@@ -236,7 +236,7 @@ export class ScrapeEngine {
     const sent: PlannedStep[] = [];
     // The first batch always starts with a PING, so every scrape proves Redis answers (a scrape
     // with nothing to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
-    const routed: RoutedCommand[] = [{ command: PING, routingKey: undefined }];
+    const routed: RoutedCommand[] = [{ command: PING, routingKey: undefined, reused: true }];
     const timed: { index: number; planned: PlannedCommand }[] = [];
     arrays.forEach((steps, c) => {
       for (const step of steps ?? []) {
@@ -247,8 +247,10 @@ export class ScrapeEngine {
         sent.push({ collector: c, step });
         for (const planned of step.commands) {
           const command = resolveCommand(planned, 0);
-          if (command !== planned) timed.push({ index: routed.length, planned });
-          routed.push({ command, routingKey: keyOf(command) });
+          const clocked = command !== planned;
+          if (clocked) timed.push({ index: routed.length, planned });
+          // the others are sent as they are by every scrape until the next plan: encoded once (RoutedCommand.reused)
+          routed.push({ command, routingKey: keyOf(command), reused: !clocked });
         }
       }
     });

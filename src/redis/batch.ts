@@ -11,6 +11,15 @@ import type { Command, Reply } from './command.js';
 export interface RoutedCommand {
   readonly command: Command;
   readonly routingKey: string | undefined;
+  /**
+   * True when the same object is sent unchanged by every scrape (the planned
+   * first batch, less the commands that carry the clock): an executor that
+   * writes RESP itself encodes and checks it once and keeps the bytes in
+   * {@link wire}.
+   */
+  readonly reused?: boolean;
+  /** The RESP encoding of a {@link reused} command, filled by the executor on first send. */
+  wire?: Buffer;
 }
 
 /** Receives the reply of command `index` of a streamed batch (see {@link BatchExecutor.exec}). */

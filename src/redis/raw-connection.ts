@@ -12,7 +12,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { unbracket } from '../host-port.js';
 import type { Command, Reply } from './command.js';
 import { failAll, type BatchResult, type ReplyConsumer } from './batch.js';
-import { encodeCommands, RespParser, type RespLimits, type RespValue } from './resp.js';
+import { encodeCommands, joinEncoded, RespParser, type RespLimits, type RespValue } from './resp.js';
 
 /** Where and how {@link RawRedisConnection} connects. */
 export interface RawConnectionOptions {
@@ -108,8 +108,9 @@ export class RawRedisConnection {
    * deadline resolves `ok: false` with the reason on every reply.
    * Commands are not checked here; callers pass read-only ones.
    * @param deadlineMs absolute unix milliseconds.
+   * @param encoded per command, its RESP bytes when the caller has them already (see {@link joinEncoded})
    */
-  exec(commands: readonly Command[], deadlineMs: number, onReply?: ReplyConsumer): Promise<BatchResult> {
+  exec(commands: readonly Command[], deadlineMs: number, onReply?: ReplyConsumer, encoded?: readonly (Buffer | undefined)[]): Promise<BatchResult> {
     const n = commands.length;
     if (n === 0) return Promise.resolve({ replies: [], roundtrips: 0, ok: true });
     if (this.closed) return Promise.resolve(failAll(n, 'redis connection closed'));
@@ -117,7 +118,7 @@ export class RawRedisConnection {
     if (remaining <= 0) return Promise.resolve(failAll(n, 'scrape deadline passed before the batch was sent'));
     let payload: Buffer;
     try {
-      payload = encodeCommands(commands);
+      payload = encoded ? joinEncoded(commands, encoded) : encodeCommands(commands);
     } catch (err) {
       return Promise.resolve(failAll(n, (err as Error).message));
     }

@@ -155,6 +155,23 @@ export function encodeCommands(commands: readonly Command[]): Buffer {
   return buf;
 }
 
+/**
+ * Joins a batch whose commands are partly encoded already: `encoded[i]`
+ * when set, else `commands[i]` encoded here (commands that are reused by
+ * every scrape are encoded once by their executor, see `RoutedCommand.wire`).
+ * @throws TypeError as {@link encodeCommands} does.
+ */
+export function joinEncoded(commands: readonly Command[], encoded: readonly (Buffer | undefined)[]): Buffer {
+  const parts = new Array<Buffer>(commands.length);
+  let total = 0;
+  for (let i = 0; i < commands.length; i++) {
+    const part = encoded[i] ?? encodeCommands([commands[i]!]);
+    parts[i] = part;
+    total += part.length;
+  }
+  return Buffer.concat(parts, total);
+}
+
 /** An array being filled: the elements read so far. */
 interface Frame {
   readonly items: RespValue[];

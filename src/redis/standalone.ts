@@ -8,10 +8,11 @@ import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
 import { Outage } from '../log-once.js';
-import { assertReadOnly, type BatchExecutor, type BatchResult, type ReplyConsumer, type RoutedCommand, type ScanOptions } from './batch.js';
+import { assertReadOnly, failAll, type BatchExecutor, type BatchResult, type ReplyConsumer, type RoutedCommand, type ScanOptions } from './batch.js';
 import type { Command } from './command.js';
 import { tlsOptions } from './connection.js';
 import { parseRedisUrl, RawRedisConnection, type RawConnectionOptions } from './raw-connection.js';
+import { encodeCommands } from './resp.js';
 
 /** {@link RawConnectionOptions} for `cfg` (`redis.username`/`password` override the URL's). */
 export function rawOptions(cfg: RedisConfig): RawConnectionOptions {
@@ -48,15 +49,34 @@ export class StandaloneExecutor implements BatchExecutor {
     this.name = redactUrl(cfg.url);
   }
 
-  /** Checks every command is read-only (throws otherwise: a programming error), then sends them as one batch. */
+  /**
+   * Checks every command is read-only (throws otherwise: a programming error), then sends them as one batch.
+   * A {@link RoutedCommand.reused} command is checked and encoded on its first send only; later
+   * scrapes copy its bytes (issue 14: the planned batch is not re-encoded every scrape).
+   */
   async exec(commands: readonly RoutedCommand[], deadlineMs: number, onReply?: ReplyConsumer): Promise<BatchResult> {
-    const plain = new Array<RoutedCommand['command']>(commands.length);
-    for (let i = 0; i < commands.length; i++) {
-      const c = commands[i]!.command;
-      assertReadOnly(c);
+    const n = commands.length;
+    const plain = new Array<RoutedCommand['command']>(n);
+    let encoded: (Buffer | undefined)[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const rc = commands[i]!;
+      const c = rc.command;
       plain[i] = c;
+      if (rc.wire) {
+        (encoded ??= new Array<Buffer | undefined>(n))[i] = rc.wire;
+        continue;
+      }
+      assertReadOnly(c);
+      if (rc.reused) {
+        try {
+          rc.wire = encodeCommands([c]);
+        } catch (err) {
+          return failAll(n, (err as Error).message);
+        }
+        (encoded ??= new Array<Buffer | undefined>(n))[i] = rc.wire;
+      }
     }
-    const result = await this.raw.exec(plain, deadlineMs, onReply);
+    const result = await this.raw.exec(plain, deadlineMs, onReply, encoded);
     if (!result.ok) {
       if (this.outage.fail(result.error ?? '')) this.log.warn({ redis: this.name, err: result.error }, 'redis scrape batch failed');
     } else if (commands.length > 0 && this.outage.recover()) {

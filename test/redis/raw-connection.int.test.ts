@@ -6,6 +6,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RoutedCommand } from '../../src/redis/batch.js';
 import type { Command, Reply } from '../../src/redis/command.js';
 import { configSchema } from '../../src/config/schema.js';
 import { parseRedisUrl, RawRedisConnection, type RawConnectionOptions } from '../../src/redis/raw-connection.js';
@@ -221,6 +222,34 @@ describe('RawRedisConnection', () => {
     const c = conn();
     await c.close();
     expect((await c.exec([['PING']], Date.now() + 1000)).ok).toBe(false);
+  });
+});
+
+describe('StandaloneExecutor: commands reused by every scrape', () => {
+  it('encodes a reused command once, sends the same bytes after, and still refuses a write', async () => {
+    const cfg = configSchema.parse({ redis: { url: `redis://127.0.0.1:${redis.port}/0` } }).redis;
+    const ex = new StandaloneExecutor(cfg, log);
+    try {
+      const fixed: RoutedCommand[] = COMMANDS.map((command) => ({ command, routingKey: undefined, reused: true }));
+      // a fresh command between reused ones (a clock-bearing one is re-resolved every scrape)
+      const batch = () => [...fixed.slice(0, 3), { command: ['ZCOUNT', 'zset', 0, Date.now()] as Command, routingKey: 'zset' }, ...fixed.slice(3)];
+      const first = await ex.exec(batch(), Date.now() + 5000);
+      expect(fixed.every((rc) => Buffer.isBuffer(rc.wire))).toBe(true);
+      const wires = fixed.map((rc) => rc.wire);
+      const second = await ex.exec(batch(), Date.now() + 5000);
+      expect(fixed.map((rc) => rc.wire)).toEqual(wires);
+      expect(fixed.every((rc, i) => rc.wire === wires[i])).toBe(true);
+      const cmds = batch().map((rc) => rc.command);
+      expect(plain(second.replies, cmds)).toEqual(plain(first.replies, cmds));
+      expect(second.replies[3]).toEqual([null, 3]);
+      // a cached encoding is never made for a command that is not read-only
+      const write: RoutedCommand = { command: ['DEL', 'list'], routingKey: 'list', reused: true };
+      await expect(ex.exec([write], Date.now() + 2000)).rejects.toThrow(/refusing to send DEL/);
+      expect(write.wire).toBeUndefined();
+      expect(await redis.client.exists('list')).toBe(1);
+    } finally {
+      await ex.close();
+    }
   });
 });
 
