@@ -8,7 +8,8 @@
  * `PROCESS, REPLICATION CLIENT, SELECT` (PROCESS for other users' threads in
  * the processlist).
  */
-import mysql from 'mysql2/promise';
+import { createRequire } from 'node:module';
+import type mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { redactUrl } from '../config/redact.js';
 import { unbracket } from '../host-port.js';
@@ -199,7 +200,9 @@ export class MysqlCollector {
     this.target = redactUrl(cfg.url);
     // Error texts from the driver never carry the password, but scrub it anyway.
     this.secrets = [t.password, cfg.password ?? ''].filter((s) => s.length >= 3);
-    this.pool = mysql.createPool({
+    // Loaded when MySQL is configured: a sidecar without it never pays the driver's memory.
+    const driver = createRequire(import.meta.url)('mysql2/promise') as typeof mysql;
+    this.pool = driver.createPool({
       host: t.host,
       port: t.port,
       user: t.user,

@@ -21,7 +21,6 @@ import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import bcrypt from 'bcryptjs';
 import type { FastifyInstance, FastifyServerFactory } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthConfig } from '../config/schema.js';
@@ -211,6 +210,8 @@ export class WebGuard {
     let ok = this.authCache.get(key);
     if (ok === undefined) {
       // bcryptjs reads $2y$ (htpasswd's) like $2b$
+      // loaded on the first basic-auth check: a sidecar without basic_auth_users never loads it
+      const { default: bcrypt } = await import('bcryptjs');
       ok = (await bcrypt.compare(pass, hash)) && known;
       if (this.authCache.size >= AUTH_CACHE_SIZE) this.authCache.delete(this.authCache.keys().next().value!);
       this.authCache.set(key, ok);

@@ -17,7 +17,8 @@
  * start instead of sending everything twice. Replicas share Redis instead.
  */
 import { mkdirSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { SlidingWindowLimiter } from './rate-limit.js';
 import { supersede } from './compact.js';
 import type { WebhookPayload } from './payload.js';
@@ -91,7 +92,9 @@ export class SqliteStore implements RelayStore {
     this.file = memory ? ':memory:' : storeFile(opts.path);
     this.maxBytes = opts.maxBytes;
     this.now = opts.now ?? Date.now;
-    this.db = new Database(this.file, { timeout: 2000 });
+    // Loaded when a store is opened (robot targets are configured): the native module costs memory otherwise.
+    const Sqlite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    this.db = new Sqlite(this.file, { timeout: 2000 });
     this.db.pragma('locking_mode = EXCLUSIVE');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
