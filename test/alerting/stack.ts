@@ -111,6 +111,33 @@ export function startAlertmanager(dir: string, configFile: string): Promise<Proc
   ], dir, '/-/ready');
 }
 
+/**
+ * An Alertmanager config whose one receiver posts every group (by alertname
+ * and queue, 1 s group wait and interval, resolved too, at most 25 alerts)
+ * to each of `webhookUrls`: the relay tests' routing.
+ */
+export function relayRoutingConfig(webhookUrls: readonly string[]): string {
+  return `route:
+  receiver: relay
+  group_by: [alertname, queue]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: relay
+    webhook_configs:
+${webhookUrls.map((url) => `      - url: ${url}\n        send_resolved: true\n        max_alerts: 25\n`).join('')}`;
+}
+
+/** The sum of Alertmanager's `metric` over its webhook integration's series (from its `/metrics`). */
+export async function webhookMetric(am: Proc, metric: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${am.port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(`${metric}{`) && l.includes('integration="webhook"'))
+    .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
 /** Starts `prometheus` on a free loopback port with a 1 s alert resend delay. */
 export function startPrometheus(dir: string, configFile: string): Promise<Proc> {
   const bin = findBinary('prometheus', 'prometheus');

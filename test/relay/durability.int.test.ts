@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../helpers/ports.js';
-import { startAlertmanager, type Proc } from '../alerting/stack.js';
-import { startFakeDingtalk, type FakeRobot } from './fake-robots.js';
+import { relayRoutingConfig, startAlertmanager, webhookMetric, type Proc } from '../alerting/stack.js';
+import { deliveriesByAlert, startFakeDingtalk, type FakeRobot } from './fake-robots.js';
 import { makeAlert, makePayload } from './fixtures.js';
 import { startSidecar, stopAllSidecars } from './sidecar.js';
 
@@ -55,12 +55,7 @@ notify:
 
 const name = (i: number) => `Durable${String(i).padStart(3, '0')}`;
 
-/** How many delivered messages mention each alert name (as the default template prints it). */
-function deliveries(r: FakeRobot): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const d of r.delivered) for (const m of d.text.matchAll(/\*\*(Durable\d{3})\*\*/g)) counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
-  return counts;
-}
+const deliveries = (r: FakeRobot) => deliveriesByAlert(r, 'Durable');
 
 async function expectAllOnce(r: FakeRobot): Promise<void> {
   await waitFor(`all ${N} alerts delivered`, () => deliveries(r).size === N, 60_000, 200);
@@ -111,22 +106,7 @@ describe('durable outbox, single replica', () => {
       robot = await startFakeDingtalk(TOKEN, { secret: SECRET, rateLimit: { count: 1000, windowMs: 1000 } });
       const port = await freePort();
       const amConfig = join(dir, 'alertmanager.yml');
-      writeFileSync(
-        amConfig,
-        `route:
-  receiver: relay
-  group_by: [alertname, queue]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: relay
-    webhook_configs:
-      - url: http://127.0.0.1:${port}/alerts/dingtalk/ops
-        send_resolved: true
-        max_alerts: 25
-`,
-      );
+      writeFileSync(amConfig, relayRoutingConfig([`http://127.0.0.1:${port}/alerts/dingtalk/ops`]));
       const first = await startSidecar(dir, 'first', sidecarYaml(robot.url, '1/h'), port);
       am = await startAlertmanager(dir, amConfig);
       const now = Date.now();
@@ -138,13 +118,7 @@ receivers:
       }));
       const pushed = await fetch(`http://127.0.0.1:${am.port}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(alerts) });
       expect(pushed.status).toBe(200);
-      const amMetric = async (metric: string): Promise<number> => {
-        const text = await (await fetch(`http://127.0.0.1:${am!.port}/metrics`)).text();
-        return text
-          .split('\n')
-          .filter((l) => l.startsWith(`${metric}{`) && l.includes('integration="webhook"'))
-          .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-      };
+      const amMetric = (metric: string) => webhookMetric(am!, metric);
       // every notification answered: Alertmanager observes the latency once the webhook call returned
       await waitFor(`Alertmanager got ${N} answers`, async () => (await amMetric('alertmanager_notification_latency_seconds_count')) >= N, 90_000, 200);
       expect(await amMetric('alertmanager_notifications_failed_total')).toBe(0);

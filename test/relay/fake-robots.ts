@@ -51,6 +51,17 @@ export interface FakeRobotOptions {
   secret?: string;
 }
 
+/**
+ * How many delivered messages name each alert whose name starts with
+ * `prefix` and three digits, as the default template prints it (`**Name007**`).
+ */
+export function deliveriesByAlert(robot: FakeRobot, prefix: string): Map<string, number> {
+  const re = new RegExp(`\\*\\*(${prefix}\\d{3})\\*\\*`, 'g');
+  const counts = new Map<string, number>();
+  for (const d of robot.delivered) for (const m of d.text.matchAll(re)) counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
+  return counts;
+}
+
 /** base64(HMAC-SHA256(secret, `${timestamp}\n${secret}`)) computed by the openssl binary. */
 export function opensslDingtalkSign(secret: string, timestamp: string): string {
   return execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret, '-binary'], { input: `${timestamp}\n${secret}` }).toString('base64');

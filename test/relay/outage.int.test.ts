@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../helpers/ports.js';
-import { startAlertmanager, type Proc } from '../alerting/stack.js';
+import { relayRoutingConfig, startAlertmanager, webhookMetric, type Proc } from '../alerting/stack.js';
 import { startFakeDingtalk, type FakeRobot } from './fake-robots.js';
 import { startSidecar, stopAllSidecars } from './sidecar.js';
 
@@ -46,22 +46,7 @@ describe('robot outage with alerts arriving', () => {
     robot = await startFakeDingtalk(TOKEN, { secret: SECRET, rateLimit: { count: 5, windowMs: 1000 } });
     const port = await freePort();
     const amConfig = join(dir, 'alertmanager.yml');
-    writeFileSync(
-      amConfig,
-      `route:
-  receiver: relay
-  group_by: [alertname, queue]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: relay
-    webhook_configs:
-      - url: http://127.0.0.1:${port}/alerts/dingtalk/ops
-        send_resolved: true
-        max_alerts: 25
-`,
-    );
+    writeFileSync(amConfig, relayRoutingConfig([`http://127.0.0.1:${port}/alerts/dingtalk/ops`]));
     const sidecar = await startSidecar(
       dir,
       'relay',
@@ -83,11 +68,7 @@ notify:
     );
     am = await startAlertmanager(dir, amConfig);
     const amBase = `http://127.0.0.1:${am.port}`;
-    const amWebhook = async (metric: string): Promise<number> =>
-      (await (await fetch(`${amBase}/metrics`)).text())
-        .split('\n')
-        .filter((l) => l.startsWith(`${metric}{`) && l.includes('integration="webhook"'))
-        .reduce((s, l) => s + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    const amWebhook = (metric: string) => webhookMetric(am!, metric);
 
     // step k: in every group, instance host-k fires and host-(k-1) resolves
     const push = async (k: number): Promise<void> => {

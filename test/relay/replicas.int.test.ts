@@ -22,9 +22,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../helpers/ports.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
-import { startAlertmanager, type Proc } from '../alerting/stack.js';
+import { relayRoutingConfig, startAlertmanager, type Proc } from '../alerting/stack.js';
 import { REDIS_STORE_PREFIX } from '../../src/relay/redis-store.js';
-import { startFakeWecom, type FakeRobot } from './fake-robots.js';
+import { deliveriesByAlert, startFakeWecom, type FakeRobot } from './fake-robots.js';
 import { makeAlert, makePayload } from './fixtures.js';
 import { startSidecar, stopAllSidecars, type Sidecar } from './sidecar.js';
 
@@ -69,11 +69,7 @@ notify:
 
 const alertName = (i: number) => `Replica${String(i).padStart(3, '0')}`;
 
-function deliveries(r: FakeRobot): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const d of r.delivered) for (const m of d.text.matchAll(/\*\*(Replica\d{3})\*\*/g)) counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
-  return counts;
-}
+const deliveries = (r: FakeRobot) => deliveriesByAlert(r, 'Replica');
 
 async function expectExactlyOnceWithinLimit(r: FakeRobot): Promise<void> {
   await waitFor(`all ${N} alerts delivered`, () => deliveries(r).size === N, 90_000, 200);
@@ -104,19 +100,7 @@ async function startReplicas(n: number, ports: number[]): Promise<Sidecar[]> {
 
 async function fanOutAlertmanager(ports: number[]): Promise<Proc> {
   const file = join(dir, 'alertmanager.yml');
-  writeFileSync(
-    file,
-    `route:
-  receiver: relay
-  group_by: [alertname, queue]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: relay
-    webhook_configs:
-${ports.map((p) => `      - url: http://127.0.0.1:${p}/alerts/wecom/backend\n        send_resolved: true\n        max_alerts: 25\n`).join('')}`,
-  );
+  writeFileSync(file, relayRoutingConfig(ports.map((p) => `http://127.0.0.1:${p}/alerts/wecom/backend`)));
   return startAlertmanager(dir, file);
 }
 
