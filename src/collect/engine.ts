@@ -46,23 +46,22 @@ export interface EngineOptions {
   readonly now?: () => number;
 }
 
-/** A first-batch step of this scrape, with the sink of its collector. */
-interface Planned {
-  readonly collector: string;
-  readonly sink: SampleSink;
+/**
+ * A step of the cached first batch: which collector (index into the scrape's
+ * collectors and their runs) it belongs to. The first batch is read through
+ * these plan-time objects directly: a scrape allocates nothing per step that
+ * would live through the whole scrape (issue 14: such objects survive the
+ * young-generation GCs of a long scrape and make each one slower).
+ */
+interface PlannedStep {
+  readonly collector: number;
   readonly step: ReadStep;
 }
 
 /** A follow-up of this scrape: the step whose `then` it is, what its first read carried, its commands. */
-interface Pending extends Planned {
+interface Pending extends PlannedStep {
   readonly carry: unknown;
   readonly commands: readonly Command[];
-}
-
-/** A step of the cached first batch: which collector (index into the scrape's collectors) it belongs to. */
-interface PlannedStep {
-  readonly collector: number;
-  readonly step: ReadStep;
 }
 
 /** See {@link ScrapeEngine.plan}. */
@@ -86,9 +85,9 @@ function pendingRouted(pending: readonly Pending[]): RoutedCommand[] {
 }
 
 /** Charges a failed batch to every collector that had a step in it (its first reason only). */
-function batchFailed(builder: CollectionBuilder, steps: readonly Planned[], error: string | undefined): void {
+function batchFailed(runs: readonly CollectorRun[], steps: readonly PlannedStep[], error: string | undefined): void {
   for (const p of steps) {
-    const run = builder.run(p.collector);
+    const run = runs[p.collector]!;
     if (run.success) run.sink.fail(`redis batch failed: ${error ?? 'unknown error'}`);
   }
 }
@@ -265,11 +264,10 @@ export class ScrapeEngine {
     const failures: (string | undefined)[] = [];
     const plan = this.plan(collectors, failures);
     failures.forEach((f, i) => f !== undefined && runs[i]!.sink.fail(f));
-    const planned = (p: PlannedStep): Planned => ({ collector: collectors[p.collector]!.name, sink: runs[p.collector]!.sink, step: p.step });
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
     const pending: Pending[] = [];
-    for (const p of plan.local) this.readFirst(planned(p), [], nowMs, pending);
+    for (const p of plan.local) this.readFirst(runs, p, [], nowMs, pending);
     // Two batches at most: the first, and the follow-ups its replies asked for.
     const tally = { commands: 0, roundtrips: 0 };
     let routed = plan.routed;
@@ -281,10 +279,9 @@ export class ScrapeEngine {
       }
       routed = copy;
     }
-    const sent = plan.sent.map(planned);
-    let up = await this.batch(builder, sent, (p) => p.step.commands.length, deadlineMs, tally, (p, replies) => this.readFirst(p, replies, nowMs, pending), routed, true);
+    let up = await this.batch(runs, plan.sent, (p) => p.step.commands.length, deadlineMs, tally, (p, replies) => this.readFirst(runs, p, replies, nowMs, pending), routed, true);
     if (up) {
-      up = await this.batch(builder, pending, (p) => p.commands.length, deadlineMs, tally, (p, replies) => this.readFollowUp(p, replies, nowMs), pendingRouted(pending));
+      up = await this.batch(runs, pending, (p) => p.commands.length, deadlineMs, tally, (p, replies) => this.readFollowUp(runs, p, replies, nowMs), pendingRouted(pending));
     }
     // The Redis collectors share the batches: each one's time is the whole Redis part's.
     for (const run of runs) run.end();
@@ -299,8 +296,8 @@ export class ScrapeEngine {
    * whole is charged to every item's collector.
    * @returns false when the batch failed (Redis is down for this scrape)
    */
-  private async batch<P extends Planned>(
-    builder: CollectionBuilder,
+  private async batch<P extends PlannedStep>(
+    runs: readonly CollectorRun[],
     items: readonly P[],
     countOf: (item: P) => number,
     deadlineMs: number,
@@ -353,7 +350,7 @@ export class ScrapeEngine {
     const failure = !result.ok ? (result.error ?? 'unknown error') : ping ? notServing(result.streamed ? pingReply : result.replies[0]) : undefined;
     if (failure !== undefined) {
       if (ping && this.redisDown.fail(failure)) this.opts.log.warn({ reason: failure }, 'redis is unreachable: redis_up 0');
-      batchFailed(builder, items, failure);
+      batchFailed(runs, items, failure);
       return false;
     }
     if (ping && this.redisDown.recover()) this.opts.log.info('redis answers again: redis_up 1');
@@ -367,28 +364,30 @@ export class ScrapeEngine {
     return true;
   }
 
-  /** Reads a first-batch step; a carry with a follow-up joins `pending`. */
-  private readFirst(p: Planned, replies: readonly Reply[], nowMs: number, pending: Pending[]): void {
+  /** Reads a first-batch step into its collector's run; a carry with a follow-up joins `pending`. */
+  private readFirst(runs: readonly CollectorRun[], p: PlannedStep, replies: readonly Reply[], nowMs: number, pending: Pending[]): void {
+    const run = runs[p.collector]!;
     try {
-      const carry = p.step.read(replies, p.sink, nowMs);
+      const carry = p.step.read(replies, run.sink, nowMs);
       if (carry === undefined || !p.step.then) return;
-      pending.push({ collector: p.collector, sink: p.sink, step: p.step, carry, commands: p.step.then.commands(carry) });
+      pending.push({ collector: p.collector, step: p.step, carry, commands: p.step.then.commands(carry) });
     } catch (err) {
-      this.readFailed(p, err);
+      this.readFailed(run, err);
     }
   }
 
-  private readFollowUp(p: Pending, replies: readonly Reply[], nowMs: number): void {
+  private readFollowUp(runs: readonly CollectorRun[], p: Pending, replies: readonly Reply[], nowMs: number): void {
+    const run = runs[p.collector]!;
     try {
-      p.step.then!.read(replies, p.carry, p.sink, nowMs);
+      p.step.then!.read(replies, p.carry, run.sink, nowMs);
     } catch (err) {
-      this.readFailed(p, err);
+      this.readFailed(run, err);
     }
   }
 
-  private readFailed(p: Planned, err: unknown): void {
-    if (!(err instanceof ReplyError)) this.opts.log.error({ err, collector: p.collector }, 'collector bug while reading replies');
-    p.sink.fail((err as Error).message);
+  private readFailed(run: CollectorRun, err: unknown): void {
+    if (!(err instanceof ReplyError)) this.opts.log.error({ err, collector: run.name }, 'collector bug while reading replies');
+    run.sink.fail((err as Error).message);
   }
 
   /** Logs each distinct failure reason once (a broken key would otherwise log on every scrape). */

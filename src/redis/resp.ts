@@ -344,7 +344,11 @@ export class RespParser {
     while (pos < end) {
       const lineStart = pos;
       const type = buf[pos]!;
-      const cr = buf.indexOf(CR, pos + 1);
+      // Header lines are a few bytes (`$5`, `:42`, `*2`): a byte loop beats a native indexOf call per line.
+      let cr = pos + 1;
+      const stop = Math.min(end, pos + MAX_LINE_BYTES + 2);
+      while (cr < stop && buf[cr] !== CR) cr++;
+      if (cr === stop) cr = -1;
       if (cr < 0 || cr + 1 >= end) {
         // header line not complete yet; a line this long is no RESP a server sends
         if (end - pos > MAX_LINE_BYTES) throw new RespProtocolError(`header line longer than ${MAX_LINE_BYTES} bytes`);
