@@ -219,10 +219,16 @@ export class SqliteStore implements RelayStore {
     this.pending = [];
     if (batch.length === 0) return;
     try {
+      if (!this.db.open) throw new Error('the notification store is closed');
       this.groupTx(batch);
     } catch (err) {
-      // the commit itself failed (disk full, I/O error): nothing of the batch is stored
-      this.total = this.stmt.totalBytes.get()?.b ?? 0;
+      // the commit itself failed (disk full, I/O error, closed): nothing of the batch is stored.
+      // This runs from setImmediate, so nothing may throw past here: recounting can fail too.
+      try {
+        this.total = this.stmt.totalBytes.get()?.b ?? 0;
+      } catch {
+        // keep the last count; the next successful commit corrects it
+      }
       for (const item of batch) item.reject(err);
       return;
     }

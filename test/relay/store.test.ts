@@ -252,3 +252,14 @@ describe('supersede: the Lua rule and the JS rule agree (property)', () => {
     );
   }, 60_000);
 });
+
+describe('sqlite store after close', () => {
+  it('an accept that arrives after close is refused with a clear error, never an exception on its own', async () => {
+    const s = new SqliteStore({ path: mkdtempSync(join(tmpdir(), 'qs-store-closed-')), maxBytes: 1 << 20 });
+    const before = accept(s, makePayload([makeAlert(1)], { groupKey: 'g1' }));
+    await s.close(); // commits what was accepted in this turn first
+    await expect(before).resolves.toMatchObject({ kind: 'stored' });
+    // the group commit runs from setImmediate: a throw there would end the process
+    await expect(accept(s, makePayload([makeAlert(2)], { groupKey: 'g2' }))).rejects.toThrow(/store is closed/);
+  });
+});
