@@ -62,19 +62,16 @@ export class StandaloneExecutor implements BatchExecutor {
       const rc = commands[i]!;
       const c = rc.command;
       plain[i] = c;
-      if (rc.wire) {
-        (encoded ??= new Array<Buffer | undefined>(n))[i] = rc.wire;
-        continue;
-      }
-      assertReadOnly(c);
-      if (rc.reused) {
+      if (!rc.wire) {
+        assertReadOnly(c);
+        if (!rc.reused) continue;
         try {
           rc.wire = encodeCommands([c]);
         } catch (err) {
           return failAll(n, (err as Error).message);
         }
-        (encoded ??= new Array<Buffer | undefined>(n))[i] = rc.wire;
       }
+      (encoded ??= new Array<Buffer | undefined>(n))[i] = rc.wire;
     }
     const result = await this.raw.exec(plain, deadlineMs, onReply, encoded);
     if (!result.ok) {
