@@ -49,16 +49,22 @@ export class Collection {
    * gets the same buffer.
    */
   expositionBytes(format: 'text' | 'openmetrics'): Buffer {
-    let bytes = this.renderedAs[format];
-    if (bytes === undefined) {
-      const parts: Buffer[] = [];
-      for (const f of this.lines.values()) {
-        if (f.count === 0) continue;
-        parts.push(Buffer.from(familyHeader(f.name, f.type, f.help, format), 'utf8'), f.bytes);
-      }
-      bytes = this.renderedAs[format] = Buffer.concat(parts);
+    return (this.renderedAs[format] ??= Buffer.concat(this.expositionParts(format)));
+  }
+
+  /**
+   * The same exposition as pieces in page order (each family's header, then
+   * its lines, not copied): gzip deflates them one after the other, so a
+   * compressed scrape never holds a second, joined copy of a multi-megabyte
+   * page (issue 14, peak memory).
+   */
+  expositionParts(format: 'text' | 'openmetrics'): Buffer[] {
+    const parts: Buffer[] = [];
+    for (const f of this.lines.values()) {
+      if (f.count === 0) continue;
+      parts.push(Buffer.from(familyHeader(f.name, f.type, f.help, format), 'utf8'), f.bytes);
     }
-    return bytes;
+    return parts;
   }
 
   /** {@link expositionBytes} as a string (decoded once). */

@@ -8,7 +8,7 @@
 import type { Collection } from './collection.js';
 import { negotiate, OPENMETRICS_CONTENT_TYPE, render, TEXT_CONTENT_TYPE } from './exposition.js';
 import type { Family } from './family.js';
-import { acceptsGzip, deflatePart, gzipJoin, type DeflatedPart } from '../http/gzip.js';
+import { acceptsGzip, deflateParts, gzipJoin, type DeflatedPart } from '../http/gzip.js';
 
 /** Smallest scrape budget, ms, whatever the Prometheus header says (a 0 s budget helps nobody). */
 const MIN_BUDGET_MS = 100;
@@ -56,7 +56,7 @@ export function scrapeResponse(collection: Collection, accept: string | undefine
   if (acceptsGzip(acceptEncoding)) {
     let parts = deflated.get(collection);
     if (!parts) deflated.set(collection, (parts = {}));
-    const head = (parts[format] ??= deflatePart(collection.expositionBytes(format)));
+    const head = (parts[format] ??= deflateParts(collection.expositionParts(format)));
     return { contentType, body: gzipJoin(head, tail), contentEncoding: 'gzip' };
   }
   return { contentType, body: collection.exposition(format) + tail };

@@ -43,6 +43,54 @@ export function deflatePart(text: string | Buffer, level = METRICS_GZIP_LEVEL): 
   };
 }
 
+/**
+ * Pieces smaller than this are joined before deflating: each deflate call
+ * sets up its own zlib state (~256 KiB) and a full flush per tiny header
+ * would cost ratio for nothing.
+ */
+const JOIN_BELOW_BYTES = 64 * 1024;
+
+/**
+ * {@link deflatePart} of the concatenation of `pieces`, without building it:
+ * runs of small pieces are joined (under {@link JOIN_BELOW_BYTES}), large ones
+ * are deflated where they are. Each run is its own raw DEFLATE stream ending
+ * in a full flush, and a full flush point resets the window (RFC 1951), so the
+ * runs' outputs placed end to end are one valid stream of non-final blocks;
+ * the CRC-32 is chained over the pieces in order.
+ */
+export function deflateParts(pieces: readonly Buffer[], level = METRICS_GZIP_LEVEL): DeflatedPart {
+  const out: Buffer[] = [];
+  let crc = 0;
+  let length = 0;
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const flush = (): void => {
+    if (runBytes === 0) return;
+    const data = run.length === 1 ? run[0]! : Buffer.concat(run, runBytes);
+    out.push(deflateRawSync(data, { level, finishFlush: constants.Z_FULL_FLUSH }));
+    // never crc32 an empty buffer (see gzipJoin): runBytes > 0 here
+    crc = crc32(data, crc);
+    length += runBytes;
+    run = [];
+    runBytes = 0;
+  };
+  for (const piece of pieces) {
+    if (piece.length === 0) continue;
+    if (piece.length >= JOIN_BELOW_BYTES) {
+      flush();
+      run = [piece];
+      runBytes = piece.length;
+      flush();
+      continue;
+    }
+    run.push(piece);
+    runBytes += piece.length;
+    if (runBytes >= JOIN_BELOW_BYTES) flush();
+  }
+  flush();
+  return { deflated: out.length === 1 ? out[0]! : Buffer.concat(out), crc, length };
+}
+
 /** The 10-byte gzip member header: deflate, no flags, no mtime, OS unknown (RFC 1952 2.3). */
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]);
 

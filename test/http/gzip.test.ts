@@ -1,12 +1,13 @@
 /**
  * The /metrics gzip joiner: a cached deflate part plus a fresh tail is one
  * valid gzip member (inflates to head + tail with a correct CRC and length,
- * for any texts), and Accept-Encoding negotiation.
+ * for any texts), a head deflated piece by piece equals the joined one, and
+ * Accept-Encoding negotiation.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { gunzipSync } from 'node:zlib';
-import { acceptsGzip, deflatePart, gzipJoin } from '../../src/http/gzip.js';
+import { acceptsGzip, deflatePart, deflateParts, gzipJoin } from '../../src/http/gzip.js';
 
 const RUNS = Number(process.env.QUEUESCOPE_FUZZ_RUNS ?? 100);
 
@@ -33,6 +34,30 @@ describe('gzipJoin', () => {
     const gz = gzipJoin(deflatePart(page), '# EOF\n');
     expect(gunzipSync(gz).toString()).toBe(`${page}# EOF\n`);
     expect(gz.length).toBeLessThan(Buffer.byteLength(page) / 5);
+  });
+});
+
+describe('deflateParts', () => {
+  // Pieces around the 64 KiB join threshold: small runs joined, large ones deflated alone, empties skipped.
+  const piece = fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 300 }),
+    fc.tuple(fc.string({ minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 4000 })).map(([s, n]) => s.repeat(n).slice(0, 70_000)),
+  );
+
+  it('inflates to the pieces joined, with the tail, for any pieces', () => {
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), fc.string({ maxLength: 200 }), (texts, tail) => {
+        const part = deflateParts(texts.map((t) => Buffer.from(t, 'utf8')));
+        const joined = texts.join('');
+        expect(part.length).toBe(Buffer.byteLength(joined));
+        expect(gunzipSync(gzipJoin(part, tail)).toString('utf8')).toBe(joined + tail);
+      }),
+      { numRuns: Math.max(10, Math.floor(RUNS / 4)) },
+    );
+  });
+
+  it('answers an empty head for no pieces', () => {
+    expect(gunzipSync(gzipJoin(deflateParts([]), 'x')).toString()).toBe('x');
   });
 });
 
