@@ -9,10 +9,8 @@ import type { Labels, SampleSink, Series } from './types.js';
 
 /** The series `family{labels}` (labels in the order given). */
 export function series(family: string, labels: Labels): Series {
-  const text = labelText(labels);
-  const line = `${family}${text} `;
   // writtenIn starts as 0 (no builder has that id): every series has one shape from the start
-  return { family, labels, text, line, bytes: Buffer.from(line, 'utf8'), writtenIn: 0 };
+  return { family, labels, bytes: Buffer.from(`${family}${labelText(labels)} `, 'utf8'), writtenIn: 0 };
 }
 
 /** Writes `value` for `s` into `sink` (through `sink.set` when it has one, else `add`). */

@@ -28,11 +28,11 @@ export type MetricType = 'gauge' | 'counter' | 'histogram' | 'info';
 export interface Series {
   readonly family: string;
   readonly labels: Labels;
-  /** `{k="v",…}` escaped (`''` without labels): identifies the series within its family. */
-  readonly text: string;
-  /** `family{k="v",…} `: the sample line up to its value. */
-  readonly line: string;
-  /** {@link line} as UTF-8 bytes (copied into the exposition as they are). */
+  /**
+   * `family{k="v",…} ` (labels escaped): the sample line up to its value, as
+   * UTF-8 bytes copied into the exposition as they are. Only the bytes are
+   * kept (no string copies of them): a 10,000-queue plan holds ~40,000 series.
+   */
   readonly bytes: Uint8Array;
   /**
    * The collection that last wrote this series (a collection builder's id):
