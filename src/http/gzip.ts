@@ -35,12 +35,7 @@ export const METRICS_GZIP_LEVEL = 1;
 
 /** Deflates `text` (UTF-8) up to a full flush point, for {@link gzipJoin}. */
 export function deflatePart(text: string | Buffer, level = METRICS_GZIP_LEVEL): DeflatedPart {
-  const data = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-  return {
-    deflated: deflateRawSync(data, { level, finishFlush: constants.Z_FULL_FLUSH }),
-    crc: data.length === 0 ? 0 : crc32(data),
-    length: data.length,
-  };
+  return deflateParts([typeof text === 'string' ? Buffer.from(text, 'utf8') : text], level);
 }
 
 /**
@@ -76,13 +71,8 @@ export function deflateParts(pieces: readonly Buffer[], level = METRICS_GZIP_LEV
   };
   for (const piece of pieces) {
     if (piece.length === 0) continue;
-    if (piece.length >= JOIN_BELOW_BYTES) {
-      flush();
-      run = [piece];
-      runBytes = piece.length;
-      flush();
-      continue;
-    }
+    // a large piece is deflated alone: the run before it goes first, and it flushes itself below
+    if (piece.length >= JOIN_BELOW_BYTES) flush();
     run.push(piece);
     runBytes += piece.length;
     if (runBytes >= JOIN_BELOW_BYTES) flush();
