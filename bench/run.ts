@@ -36,6 +36,8 @@
  * BENCH_DELAY_MS (per direction, 1), BENCH_SKIP_REFERENCE=1,
  * BENCH_CPU_PROF=1 (profile the sidecar children into test-artifacts/profiles/).
  */
+// First, as in src/cli.ts: the sidecar's heap policy, for the in-process Runtime and the sidecar children.
+import '../src/heap-policy.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';

@@ -8,6 +8,9 @@
  * With `BENCH_CPU_PROF=1` the child runs under `node --cpu-prof` and writes
  * its profile into test-artifacts/profiles/ when it exits (open it in Chrome
  * DevTools or speedscope).
+ *
+ * The child runs under the sidecar's heap policy (src/heap-policy.ts), which
+ * bench/run.ts imports first as src/cli.ts does.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';

@@ -9,6 +9,8 @@
  *
  * Exit codes: 0 normal shutdown; 2 invalid configuration or arguments; 1 anything else.
  */
+// First: the heap policy must be in place before the rest of the program allocates.
+import './heap-policy.js';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors.js';
 import { resolveConfig } from './config/load.js';

@@ -7,9 +7,11 @@ import { familyHeader, formatValue, labelText } from './exposition.js';
 import { CollectorRun, type CollectorOutcome } from './execute.js';
 import type { Family, Sample } from './family.js';
 import { FAMILIES, type FamilyDef } from './families.js';
+import { parseLines } from './lines.js';
 import type { Labels, MetricType, SampleSink, Series } from './types.js';
 
 export type { Family, Sample } from './family.js';
+export { parseLines } from './lines.js';
 
 /**
  * A family as a collection stores it: its sample lines already written as
@@ -106,50 +108,6 @@ export class Collection {
   value(family: string, match: Labels = {}): number | undefined {
     return this.find(family, match)[0]?.value;
   }
-}
-
-/** Reads sample lines written by {@link CollectionBuilder} back into samples (labels unescaped). */
-export function parseLines(text: string): Sample[] {
-  const out: Sample[] = [];
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    let end = text.indexOf('\n', i);
-    if (end < 0) end = n;
-    const labels: Record<string, string> = {};
-    let j = i;
-    while (j < end && text.charCodeAt(j) !== 123 /* { */ && text.charCodeAt(j) !== 32) j++;
-    if (text.charCodeAt(j) === 123) {
-      j++;
-      while (j < end && text.charCodeAt(j) !== 125 /* } */) {
-        const eq = text.indexOf('="', j);
-        const key = text.slice(j, eq);
-        let k = eq + 2;
-        let value = '';
-        for (;;) {
-          const c = text.charCodeAt(k);
-          if (c === 34) break;
-          if (c === 92) {
-            const next = text[k + 1];
-            value += next === 'n' ? '\n' : next;
-            k += 2;
-          } else {
-            value += text[k];
-            k++;
-          }
-        }
-        labels[key] = value;
-        j = k + 1;
-        if (text.charCodeAt(j) === 44 /* , */) j++;
-      }
-      j++;
-    }
-    const raw = text.slice(j + 1, end);
-    const value = raw === '+Inf' ? Infinity : raw === '-Inf' ? -Infinity : Number(raw);
-    out.push({ labels, value });
-    i = end + 1;
-  }
-  return out;
 }
 
 /** A family being built. */
@@ -288,10 +246,9 @@ export class CollectionBuilder {
     const fam = this.family(series.family);
     if (fam.type === 'counter' && !(value >= 0 && value !== Infinity)) return `${series.family}: counter value ${value} is not a non-negative number`;
     series.writtenIn = this.id;
-    const bytes = series.bytes;
-    reserve(fam, bytes.length);
-    fam.buf.set(bytes, fam.len);
-    fam.len += bytes.length;
+    const length = series.end - series.start;
+    reserve(fam, length);
+    fam.len += series.slab.copy(fam.buf, fam.len, series.start, series.end);
     writeValue(fam, value);
     fam.count++;
     return undefined;

@@ -6,6 +6,7 @@
  * `queuescope_scrape_collector_duration_seconds`.
  */
 import type { Labels, SampleSink, Series } from './types.js';
+import { seriesLabels } from './series.js';
 
 /** What a finished run reports (the monitor API and the failure log read it). */
 export interface CollectorOutcome {
@@ -52,7 +53,7 @@ export class CollectorRun implements CollectorOutcome {
           this.failures.push(`${series.family}: value is not a number`);
           return;
         }
-        const refused = target.set ? target.set(series, value) : target.add(series.family, series.labels, value);
+        const refused = target.set ? target.set(series, value) : target.add(series.family, seriesLabels(series), value);
         if (refused) this.failures.push(refused);
       },
       fail: (reason) => void this.failures.push(reason),

@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -48,6 +48,35 @@ export interface MariadbServer {
 }
 
 const START_TIMEOUT_MS = 15_000;
+
+/**
+ * Resolves once every thread of `pid` shows state `T` in /proc/<pid>/task/<tid>/stat.
+ * kill(SIGSTOP) only queues the group stop: a thread that is running on another core
+ * may still answer a query before it parks, which made "the server hangs" tests flaky.
+ * Gives up silently after 2 s (or without /proc) — the caller's assertions then decide.
+ */
+async function allThreadsStopped(pid: number): Promise<void> {
+  const until = Date.now() + 2000;
+  while (Date.now() < until) {
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    const running = tids.some((tid) => {
+      try {
+        // The state follows the parenthesised command name, which may itself contain spaces.
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return !/^[tT]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+      } catch {
+        return false; // the thread exited
+      }
+    });
+    if (!running) return;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
 
 /**
  * Starts a private MariaDB (see the module comment).
@@ -192,7 +221,11 @@ async function startPrivate(): Promise<MariadbServer> {
       return rows as T[];
     },
     kill: killProc,
-    freeze: async () => void proc?.kill('SIGSTOP'),
+    async freeze() {
+      if (!proc?.pid) return;
+      proc.kill('SIGSTOP');
+      await allThreadsStopped(proc.pid);
+    },
     thaw: async () => void proc?.kill('SIGCONT'),
     async restart() {
       await killProc();
