@@ -59,6 +59,9 @@ interface Handshake {
 /** Redis answers this to AUTH when no password is configured; ioredis ignores it too. */
 const NO_PASSWORD_SET = /no password is set|without any password configured/i;
 
+/** A plain-TCP connection's read buffer (Node's own default read size). */
+const READ_BUFFER_BYTES = 64 * 1024;
+
 /** ioredis' HGETALL reply transformer: a flat field/value list becomes an object. */
 function hashObject(list: RespValue[]): Record<string, unknown> {
   const obj: Record<string, unknown> = {};
@@ -151,7 +154,32 @@ export class RawRedisConnection {
 
   private open(): Socket {
     const { host, port, tls, connectTimeoutMs } = this.opts;
-    const socket = tls ? tlsConnect({ ...tls, host, port, servername: tls.servername ?? (isIp(host) ? undefined : host) }) : netConnect({ host, port });
+    // Plain TCP reads into one buffer per connection (`onread`), so the replies of a
+    // 10,000-queue batch do not leave a 64 KiB ArrayBuffer of garbage per read for the
+    // next full GC (issue 14, peak RSS); the parser copies the little it keeps. TLS
+    // sockets have no `onread` and deliver chunks as 'data' events.
+    const onChunk = (chunk: Buffer, transient: boolean): void => {
+      if (this.socket !== socket) return;
+      try {
+        this.parser.push(chunk, transient);
+      } catch (err) {
+        this.drop(`redis protocol error: ${(err as Error).message}`);
+      }
+    };
+    const readBuffer = tls ? undefined : Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const socket: Socket = tls
+      ? tlsConnect({ ...tls, host, port, servername: tls.servername ?? (isIp(host) ? undefined : host) })
+      : netConnect({
+          host,
+          port,
+          onread: {
+            buffer: readBuffer!,
+            callback: (n: number, buf: Uint8Array) => {
+              onChunk(Buffer.from(buf.buffer, buf.byteOffset, n), true);
+              return true; // false would pause the socket
+            },
+          },
+        });
     this.socket = socket;
     this.parser.reset();
     socket.setNoDelay(true);
@@ -160,14 +188,7 @@ export class RawRedisConnection {
       if (this.socket === socket) this.drop(`connect to ${host}:${port} timed out after ${connectTimeoutMs} ms`);
     }, connectTimeoutMs);
     socket.once(tls ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
-    socket.on('data', (chunk: Buffer) => {
-      if (this.socket !== socket) return;
-      try {
-        this.parser.push(chunk);
-      } catch (err) {
-        this.drop(`redis protocol error: ${(err as Error).message}`);
-      }
-    });
+    if (tls) socket.on('data', (chunk: Buffer) => onChunk(chunk, false));
     socket.on('error', (err: Error) => {
       clearTimeout(connectTimer);
       if (this.socket === socket) this.drop(err.message);

@@ -214,6 +214,8 @@ function bulkValue(buf: Buffer, start: number, end: number): string {
 export class RespParser {
   private buf: Buffer = EMPTY;
   private pos = 0;
+  /** The chunk being parsed is reused by the caller afterwards (see {@link push}). */
+  private transient = false;
   private readonly stack: Frame[] = [];
   /** Bytes the pending bulk string still needs incl. its CRLF; -1 when none is pending. */
   private bulkLen = -1;
@@ -256,7 +258,30 @@ export class RespParser {
    * Feeds bytes; calls `onReply` for every reply they complete.
    * @throws RespProtocolError when the stream is not RESP2 (the parser must then be reset).
    */
-  push(chunk: Buffer): void {
+  /**
+   * Parses `chunk`.
+   * @param transient the caller reuses `chunk`'s memory after this call (a socket's
+   *   static read buffer, `onread`): whatever the parser keeps of it for the next
+   *   call (an unfinished header line or bulk string) is copied first.
+   * @throws RespProtocolError on bytes that are not RESP2
+   */
+  push(chunk: Buffer, transient = false): void {
+    this.transient = transient;
+    try {
+      this.take(chunk);
+    } finally {
+      if (transient) this.detach();
+    }
+  }
+
+  /** Copies what the parser keeps of a transient chunk (see {@link push}). */
+  private detach(): void {
+    this.transient = false;
+    this.buf = this.pos < this.buf.length ? Buffer.from(this.buf.subarray(this.pos)) : EMPTY;
+    this.pos = 0;
+  }
+
+  private take(chunk: Buffer): void {
     if (this.discard > 0) {
       if (chunk.length <= this.discard) {
         this.discard -= chunk.length;
@@ -269,7 +294,7 @@ export class RespParser {
       this.pos = 0;
       if (this.skipDone()) return;
     } else if (this.bulkLen >= 0) {
-      this.bulkChunks.push(chunk);
+      this.bulkChunks.push(this.transient ? Buffer.from(chunk) : chunk);
       this.bulkHave += chunk.length;
       if (this.bulkHave < this.bulkLen + 2) return;
       const joined = Buffer.concat(this.bulkChunks, this.bulkHave);
@@ -401,7 +426,7 @@ export class RespParser {
           if (start + len + 2 > end) {
             // Unfinished bulk string: collect chunks until it is whole.
             this.bulkLen = len;
-            const rest = buf.subarray(start);
+            const rest = this.transient ? Buffer.from(buf.subarray(start)) : buf.subarray(start);
             this.bulkChunks = [rest];
             this.bulkHave = rest.length;
             this.buf = EMPTY;

@@ -84,6 +84,19 @@ function parseChunks(chunks: Buffer[], limits?: Partial<RespLimits>): unknown[] 
   return out;
 }
 
+/** As a socket with a static read buffer (`onread`) delivers: every chunk in one scratch buffer, overwritten after each push. */
+function parseChunksTransient(chunks: Buffer[], limits?: Partial<RespLimits>): unknown[] {
+  const out: unknown[] = [];
+  const p = new RespParser((r) => out.push(normalise(r)), limits);
+  const scratch = Buffer.alloc(Math.max(1, ...chunks.map((c) => c.length)));
+  for (const c of chunks) {
+    c.copy(scratch);
+    p.push(scratch.subarray(0, c.length), true);
+    scratch.fill(0x2a); // what the next read would do to anything the parser kept by reference
+  }
+  return out;
+}
+
 const splits = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 });
 
 describe('RESP2 parser (fuzz)', () => {
@@ -96,6 +109,9 @@ describe('RESP2 parser (fuzz)', () => {
           expect(parseChunks(cut(bytes, points))).toEqual(replies.map(expected));
           // and one byte at a time
           expect(parseChunks([...bytes].map((x) => Buffer.from([x])))).toEqual(replies.map(expected));
+          // and from a reused read buffer (src/redis/raw-connection.ts, plain TCP)
+          expect(parseChunksTransient(cut(bytes, points))).toEqual(replies.map(expected));
+          expect(parseChunksTransient([...bytes].map((x) => Buffer.from([x])))).toEqual(replies.map(expected));
         }),
         fuzzParams(300),
       );
@@ -116,6 +132,7 @@ describe('RESP2 parser (fuzz)', () => {
         fc.property(model, big, model, splits, (before, huge, after, points) => {
           const bytes = Buffer.concat([before, huge, after].map(encode));
           const got = parseChunks(cut(bytes, points), limits);
+          expect(parseChunksTransient(cut(bytes, points), limits)).toEqual(got);
           expect(got).toHaveLength(3);
           const fits = (m: Model): boolean => encode(m).length <= limits.maxReplyBytes && JSON.stringify(expected(m)).length < 10_000;
           if (fits(before) && !tooBig(before, limits)) expect(got[0]).toEqual(expected(before));
