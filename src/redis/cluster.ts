@@ -19,7 +19,8 @@
  * reported as failed (its collector's success gauge drops to 0): a number is
  * either right or absent, never read from the wrong node.
  */
-import { Cluster, Redis, type ClusterOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis } from 'ioredis';
+import { ioredis } from './ioredis.js';
 import type { Logger } from 'pino';
 import type { Command, Reply } from './command.js';
 import type { RedisConfig } from '../config/schema.js';
@@ -122,7 +123,7 @@ export class ClusterExecutor implements BatchExecutor {
     if (base.username) redisOptions.username = base.username;
     if (base.password) redisOptions.password = base.password;
     if (base.tls) redisOptions.tls = base.tls;
-    this.cluster = new Cluster(
+    this.cluster = new (ioredis().Cluster)(
       cfg.cluster.nodes.map(parseHostPort),
       {
         redisOptions,
@@ -299,7 +300,7 @@ export class ClusterExecutor implements BatchExecutor {
     let client = this.clients.get(node);
     if (client) return client;
     const { host, port } = parseHostPort(node);
-    client = new Redis({ ...baseOptions(this.cfg), host, port });
+    client = new (ioredis().Redis)({ ...baseOptions(this.cfg), host, port });
     watchConnection(client, `cluster node ${node}`, this.log);
     client.connect().catch(() => {
       // reported through the 'error' handler; the retry strategy keeps trying

@@ -6,7 +6,8 @@
  * restarted Redis is picked up without restarting the sidecar.
  */
 import type { ConnectionOptions } from 'node:tls';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { ioredis } from './ioredis.js';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { redactUrl } from '../config/redact.js';
@@ -74,7 +75,7 @@ export function baseOptions(cfg: RedisConfig): RedisOptions {
  * redacted, never thrown.
  */
 export function connectRedis(cfg: RedisConfig, log: Logger): Redis {
-  const client = new Redis(cfg.url, baseOptions(cfg));
+  const client = new (ioredis().Redis)(cfg.url, baseOptions(cfg));
   watchConnection(client, redactUrl(cfg.url), log);
   client.connect().catch(() => {
     // reported through the 'error' handler; the retry strategy keeps trying

@@ -14,7 +14,8 @@
  * offline queue), so scrapes in that gap answer `redis_up 0` rather than
  * wait or read the demoted server.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { ioredis } from './ioredis.js';
 import type { Logger } from 'pino';
 import type { RedisConfig } from '../config/schema.js';
 import { parseHostPort } from '../host-port.js';
@@ -55,7 +56,7 @@ export function sentinelOptions(cfg: RedisConfig): RedisOptions {
  * naming the master group, never thrown.
  */
 export function connectSentinel(cfg: RedisConfig, log: Logger): Redis {
-  const client = new Redis(sentinelOptions(cfg));
+  const client = new (ioredis().Redis)(sentinelOptions(cfg));
   watchConnection(client, `sentinel master ${cfg.sentinel?.masterName ?? ''}`, log);
   client.connect().catch(() => {
     // reported through the 'error' handler; the retry strategies keep trying

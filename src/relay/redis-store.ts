@@ -20,7 +20,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from '../redis/ioredis.js';
 import type { WebhookPayload } from './payload.js';
 import { ACCEPT, ACQUIRE, COMPLETE, FINISH, RELEASE, RESERVE, UNCLAIM } from './redis-scripts.js';
 import {
@@ -77,7 +78,7 @@ export class RedisStore implements RelayStore {
     this.opts = opts;
     // host and pid make the lease holder recognisable in Redis (`GET …lease:<robot>`)
     this.owner = opts.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    const redis = new Redis(opts.url, {
+    const redis = new (ioredis().Redis)(opts.url, {
       // commands wait while reconnecting, but fail after 1 s per attempt so the caller can answer 503 / retry
       maxRetriesPerRequest: 2,
       connectTimeout: 2000,
