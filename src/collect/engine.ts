@@ -84,6 +84,19 @@ function pendingRouted(pending: readonly Pending[]): RoutedCommand[] {
   return out;
 }
 
+/** A reply slot a streamed batch reuses from step to step. */
+type ReplySlot = [Error | null, unknown];
+
+/** The `n` reply slots for a step of `n` commands, made once per length and reused. */
+function replySlots(byLength: ReplySlot[][], n: number): ReplySlot[] {
+  let slots = byLength[n];
+  if (!slots) {
+    slots = Array.from({ length: n }, (): ReplySlot => [null, null]);
+    byLength[n] = slots;
+  }
+  return slots;
+}
+
 /** Charges a failed batch to every collector that had a step in it (its first reason only). */
 function batchFailed(runs: readonly CollectorRun[], steps: readonly PlannedStep[], error: string | undefined): void {
   for (const p of steps) {
@@ -312,30 +325,39 @@ export class ScrapeEngine {
     let pingReply: Reply | undefined;
     let refused = false;
     // Streamed: each item is read as soon as its last reply is parsed (while later replies
-    // are still arriving), and no batch-sized reply array is kept alive.
+    // are still arriving), and no batch-sized reply array is kept alive. The replies of a
+    // step go into slots reused from step to step (one set per step length): reads take
+    // values out of their replies and never keep a reply or the array (issue 14: no
+    // per-reply tuple or per-step array on the scrape path).
     let next = 0;
-    let current: Reply[] = [];
+    let current: ReplySlot[] = [];
     let want = 0;
+    // Per batch, so batches that overlap (another engine's, a probe's) never share slots.
+    const slots: ReplySlot[][] = [];
     const advance = (): void => {
       // Items that sent no commands (an empty follow-up) are read at once.
       while (next < items.length && (want = countOf(items[next]!)) === 0) read(items[next++]!, []);
-      current = new Array<Reply>(want);
+      current = replySlots(slots, want);
     };
     advance();
     let filled = 0;
-    const onReply = (index: number, reply: Reply): void => {
+    const onReply = (index: number, err: Error | null, value: unknown): void => {
       if (index < skip) {
-        pingReply = reply;
+        pingReply = [err, value];
         // A Redis that is not serving (LOADING, BUSY, …) answers the rest with errors too: read none.
-        refused = notServing(reply) !== undefined;
+        refused = notServing(pingReply) !== undefined;
         return;
       }
       if (refused) return;
-      current[filled++] = reply;
+      const slot = current[filled++]!;
+      slot[0] = err;
+      slot[1] = value;
       if (filled < want) return;
       const item = items[next++]!;
       filled = 0;
       read(item, current);
+      // Let the values go with the step: a slot must not keep a reply alive until its next use.
+      for (const done of current) done[1] = null;
       advance();
     };
     let result: BatchResult;

@@ -22,8 +22,14 @@ export interface RoutedCommand {
   wire?: Buffer;
 }
 
-/** Receives the reply of command `index` of a streamed batch (see {@link BatchExecutor.exec}). */
-export type ReplyConsumer = (index: number, reply: Reply) => void;
+/**
+ * Receives the reply of command `index` of a streamed batch (see
+ * {@link BatchExecutor.exec}): the Redis error reply, or null and the value.
+ * No `[err, value]` tuple is made per reply on this path (issue 14: ~2.7 MiB
+ * of garbage per 10,000-queue scrape); a consumer that keeps a reply builds
+ * its own.
+ */
+export type ReplyConsumer = (index: number, err: Error | null, value: unknown) => void;
 
 /** What a batch returned. */
 export interface BatchResult {

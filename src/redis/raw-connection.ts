@@ -241,9 +241,10 @@ export class RawRedisConnection {
       this.drop(`redis refused the connection: ${reply.message}`);
       return;
     }
-    const r: Reply = reply instanceof Error ? [reply, null] : [null, p.hgetall?.has(i) && Array.isArray(reply) ? hashObject(reply) : reply];
-    if (p.onReply) p.onReply(i, r);
-    else p.replies[i] = r;
+    const err = reply instanceof Error ? reply : null;
+    const value = err ? null : p.hgetall?.has(i) && Array.isArray(reply) ? hashObject(reply) : reply;
+    if (p.onReply) p.onReply(i, err, value);
+    else p.replies[i] = [err, value];
     if (p.got === p.n) {
       this.queue.shift();
       clearTimeout(p.timer);

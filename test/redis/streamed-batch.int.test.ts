@@ -35,9 +35,9 @@ describe('RawRedisConnection.exec with onReply', () => {
       for (let i = 0; i < N; i++) commands.push(i % 1000 === 999 ? ['LLEN', 'not-a-list'] : ['LLEN', `l:${i % 100}`]);
       const seen: number[] = [];
       const values: Reply[] = [];
-      const result = await c.exec(commands, Date.now() + 20_000, (index, reply) => {
+      const result = await c.exec(commands, Date.now() + 20_000, (index, err, value) => {
         seen.push(index);
-        values.push(reply);
+        values.push([err, value]);
       });
       expect(result.ok).toBe(true);
       expect(result.streamed).toBe(true);
