@@ -16,31 +16,11 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
-import { buildApp } from '../src/app.js';
-import { configSchema } from '../src/config/schema.js';
 import { envFlag } from './stats.js';
 import { stopChild, track } from './redis.js';
 
-type SidecarReply = { port: number } | { error: string };
-
-/** The child role: serves the app on a free port and reports it over IPC. */
-export async function sidecarMain(): Promise<void> {
-  process.on('disconnect', () => process.exit(0));
-  // SIGTERM must end the process normally so --cpu-prof writes its profile.
-  process.on('SIGTERM', () => process.exit(0));
-  const raw = await new Promise<unknown>((res) => process.once('message', (m) => res(m)));
-  const send = (m: SidecarReply) => process.send?.(m);
-  try {
-    const config = configSchema.parse(raw);
-    const app = await buildApp(config, { log: pino({ level: 'silent' }) });
-    const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    send({ port: Number(new URL(address).port) });
-  } catch (err) {
-    send({ error: (err as Error).stack ?? String(err) });
-    setTimeout(() => process.exit(1), 100);
-  }
-}
+/** What the child answers over IPC (see sidecar-child.ts). */
+export type SidecarReply = { port: number } | { error: string };
 
 /** A running sidecar child. */
 export interface RunningSidecar {
