@@ -22,8 +22,9 @@
  * collected every ~3 ms of a scrape, and V8's collector takes ~35 % of a
  * 10,000-queue scrape's CPU instead of ~18 % (`--cpu-prof`). Larger
  * semi-spaces (`--max-semi-space-size=2|4|8`) measured higher peaks (148,
- * 159, 183 MiB), and `--heap-growing-percent=25|30` ~10 MiB lower peaks for
- * ~15 % more CPU.
+ * 159, 183 MiB in-process); `--heap-growing-percent=30` was ~10 MiB lower
+ * in-process but not in the bench's sidecar (155 against 147 MiB in one
+ * A/B), and ~15 % slower.
  *
  * A flag the operator set (on the node command line or in NODE_OPTIONS) wins:
  * it is left as given. `QUEUESCOPE_HEAP_POLICY=off` leaves V8's defaults
