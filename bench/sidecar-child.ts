@@ -2,7 +2,7 @@
  * The bench's sidecar child (forked by `startSidecar` in `sidecar.ts`): the
  * sidecar's heap policy first, as `src/cli.ts` has it, then only what the
  * sidecar itself loads — no bench helpers (their ioredis client and test
- * helpers cost ~10 MiB of RSS that `queuescope` does not carry). It receives
+ * helpers, ~2 MiB of RSS that `queuescope` does not carry). It receives
  * the raw config over IPC, serves `buildApp` on a free loopback port and
  * answers that port.
  */

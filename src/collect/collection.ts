@@ -11,7 +11,6 @@ import { parseLines } from './lines.js';
 import type { Labels, MetricType, SampleSink, Series } from './types.js';
 
 export type { Family, Sample } from './family.js';
-export { parseLines } from './lines.js';
 
 /**
  * A family as a collection stores it: its sample lines already written as

@@ -49,4 +49,3 @@ export function parseLines(text: string): Sample[] {
   }
   return out;
 }
-

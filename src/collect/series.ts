@@ -23,8 +23,8 @@ let used = 0;
 export function series(family: string, labels: Labels): Series {
   const text = `${family}${labelText(labels)} `;
   const length = Buffer.byteLength(text, 'utf8');
-  let into = slab;
-  let start = used;
+  let into: Buffer;
+  let start: number;
   if (length > SLAB_BYTES / 4) {
     // A very long label set gets a buffer of its own instead of wasting a slab's tail.
     into = Buffer.allocUnsafeSlow(length);

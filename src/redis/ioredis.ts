@@ -1,8 +1,8 @@
 /**
  * ioredis, loaded on first use. The standalone scrape path speaks RESP on its
  * own socket (raw-connection.ts); ioredis is only needed for Sentinel,
- * Cluster, the relay's Redis store and the demo — and loading it costs the
- * sidecar ~10 MiB of RSS it would otherwise carry for nothing (issue 14).
+ * Cluster, the relay's Redis store and the demo — and loading it cost the
+ * standalone sidecar ~3 MiB of idle RSS it carried for nothing (issue 14).
  * ioredis is CommonJS, so `require` keeps every caller synchronous.
  */
 import { createRequire } from 'node:module';

@@ -166,14 +166,13 @@ export class RawRedisConnection {
         this.drop(`redis protocol error: ${(err as Error).message}`);
       }
     };
-    const readBuffer = tls ? undefined : Buffer.allocUnsafe(READ_BUFFER_BYTES);
     const socket: Socket = tls
       ? tlsConnect({ ...tls, host, port, servername: tls.servername ?? (isIp(host) ? undefined : host) })
       : netConnect({
           host,
           port,
           onread: {
-            buffer: readBuffer!,
+            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
             callback: (n: number, buf: Uint8Array) => {
               onChunk(Buffer.from(buf.buffer, buf.byteOffset, n), true);
               return true; // false would pause the socket

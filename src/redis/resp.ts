@@ -256,14 +256,10 @@ export class RespParser {
 
   /**
    * Feeds bytes; calls `onReply` for every reply they complete.
-   * @throws RespProtocolError when the stream is not RESP2 (the parser must then be reset).
-   */
-  /**
-   * Parses `chunk`.
    * @param transient the caller reuses `chunk`'s memory after this call (a socket's
    *   static read buffer, `onread`): whatever the parser keeps of it for the next
    *   call (an unfinished header line or bulk string) is copied first.
-   * @throws RespProtocolError on bytes that are not RESP2
+   * @throws RespProtocolError when the stream is not RESP2 (the parser must then be reset).
    */
   push(chunk: Buffer, transient = false): void {
     this.transient = transient;

@@ -68,7 +68,8 @@ async function allThreadsStopped(pid: number): Promise<void> {
       try {
         // The state follows the parenthesised command name, which may itself contain spaces.
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        return !/^[tT]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+        const state = stat[stat.lastIndexOf(')') + 2];
+        return state !== 'T' && state !== 't';
       } catch {
         return false; // the thread exited
       }
