@@ -46,35 +46,44 @@ export interface EngineOptions {
   readonly now?: () => number;
 }
 
-/**
- * A step of the cached first batch: which collector (index into the scrape's
- * collectors and their runs) it belongs to. The first batch is read through
- * these plan-time objects directly: a scrape allocates nothing per step that
- * would live through the whole scrape (issue 14: such objects survive the
- * young-generation GCs of a long scrape and make each one slower).
- */
-interface PlannedStep {
+/** A follow-up of this scrape: the collector and step whose `then` it is, what its first read carried, its commands. */
+interface Pending {
   readonly collector: number;
   readonly step: ReadStep;
-}
-
-/** A follow-up of this scrape: the step whose `then` it is, what its first read carried, its commands. */
-interface Pending extends PlannedStep {
   readonly carry: unknown;
   readonly commands: readonly Command[];
 }
 
-/** See {@link ScrapeEngine.plan}. */
+/** A routed command of the first batch that carries the scrape clock: resolved again, in place, by every scrape. */
+interface TimedCommand {
+  command: Command;
+  readonly routingKey: string | undefined;
+  readonly varies: true;
+}
+
+/**
+ * See {@link ScrapeEngine.plan}. The steps of the first batch are held as
+ * parallel arrays (step, collector index) rather than an object per step: a
+ * 10,000-queue plan has ~24,000 steps, and a scrape allocates nothing per
+ * step that would live through the whole scrape (issue 14: such objects
+ * survive the young-generation GCs of a long scrape and make each one slower).
+ */
 interface FirstBatch {
   readonly collectors: readonly RedisCollector[];
   readonly arrays: readonly (readonly ReadStep[] | undefined)[];
-  /** Steps without commands (read before anything is sent). */
-  readonly local: readonly PlannedStep[];
-  /** Steps whose commands make up the first batch, in order. */
-  readonly sent: readonly PlannedStep[];
-  /** The PING, then their commands, routed; entries at `timed` indexes are re-resolved against each scrape's clock. */
+  /** Steps without commands (read before anything is sent), and their collectors' indexes. */
+  readonly local: readonly ReadStep[];
+  readonly localOwners: Uint32Array;
+  /** Steps whose commands make up the first batch, in order, and their collectors' indexes. */
+  readonly sent: readonly ReadStep[];
+  readonly sentOwners: Uint32Array;
+  /**
+   * The PING, then their commands, routed: the same array every scrape of
+   * the plan (a `planned` batch for the executor), with the {@link timed}
+   * entries re-resolved in place against each scrape's clock.
+   */
   readonly routed: readonly RoutedCommand[];
-  readonly timed: readonly { index: number; planned: PlannedCommand }[];
+  readonly timed: readonly { entry: TimedCommand; planned: PlannedCommand }[];
 }
 
 /** The follow-up commands of `pending`, routed, in order. */
@@ -98,13 +107,15 @@ function replySlots(byLength: ReplySlot[][], n: number): ReplySlot[] {
 }
 
 /** Charges a failed batch to every collector that had a step in it (its first reason only). */
-function batchFailed(runs: readonly CollectorRun[], steps: readonly PlannedStep[], error: string | undefined): void {
-  for (const p of steps) {
-    const run = runs[p.collector]!;
+function batchFailed(runs: readonly CollectorRun[], count: number, collectorOf: (i: number) => number, error: string | undefined): void {
+  for (let i = 0; i < count; i++) {
+    const run = runs[collectorOf(i)]!;
     if (run.success) run.sink.fail(`redis batch failed: ${error ?? 'unknown error'}`);
   }
 }
 
+/** The replies of a step without commands. */
+const NO_REPLIES: readonly Reply[] = [];
 
 /** The liveness probe that heads every first batch. */
 const PING: Command = ['PING'];
@@ -244,29 +255,39 @@ export class ScrapeEngine {
     if (cached && cached.collectors.length === collectors.length && cached.arrays.every((a, i) => a === arrays[i] && cached.collectors[i] === collectors[i])) {
       return cached;
     }
-    const local: PlannedStep[] = [];
-    const sent: PlannedStep[] = [];
+    const local: ReadStep[] = [];
+    const localOwners: number[] = [];
+    const sent: ReadStep[] = [];
+    const sentOwners: number[] = [];
     // The first batch always starts with a PING, so every scrape proves Redis answers (a scrape
     // with nothing to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
-    const routed: RoutedCommand[] = [{ command: PING, routingKey: undefined, reused: true }];
-    const timed: { index: number; planned: PlannedCommand }[] = [];
+    const routed: RoutedCommand[] = [{ command: PING, routingKey: undefined }];
+    const timed: { entry: TimedCommand; planned: PlannedCommand }[] = [];
     arrays.forEach((steps, c) => {
       for (const step of steps ?? []) {
         if (step.commands.length === 0) {
-          local.push({ collector: c, step });
+          local.push(step);
+          localOwners.push(c);
           continue;
         }
-        sent.push({ collector: c, step });
+        sent.push(step);
+        sentOwners.push(c);
         for (const planned of step.commands) {
           const command = resolveCommand(planned, 0);
-          const clocked = command !== planned;
-          if (clocked) timed.push({ index: routed.length, planned });
-          // the others are sent as they are by every scrape until the next plan: encoded once (RoutedCommand.reused)
-          routed.push({ command, routingKey: keyOf(command), reused: !clocked });
+          if (command === planned) {
+            // sent as it is by every scrape until the next plan (the executor may encode it once)
+            routed.push({ command, routingKey: keyOf(command) });
+            continue;
+          }
+          const entry: TimedCommand = { command, routingKey: keyOf(command), varies: true };
+          timed.push({ entry, planned });
+          routed.push(entry);
         }
       }
     });
-    this.firstBatch = { collectors, arrays, local, sent, routed, timed };
+    this.firstBatch = {
+      collectors, arrays, local, localOwners: Uint32Array.from(localOwners), sent, sentOwners: Uint32Array.from(sentOwners), routed, timed,
+    };
     return this.firstBatch;
   }
 
@@ -280,21 +301,21 @@ export class ScrapeEngine {
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
     const pending: Pending[] = [];
-    for (const p of plan.local) this.readFirst(runs, p, [], nowMs, pending);
+    const { local, localOwners, sent, sentOwners } = plan;
+    for (let i = 0; i < local.length; i++) this.readFirst(runs, localOwners[i]!, local[i]!, NO_REPLIES, nowMs, pending);
     // Two batches at most: the first, and the follow-ups its replies asked for.
     const tally = { commands: 0, roundtrips: 0 };
-    let routed = plan.routed;
-    if (plan.timed.length > 0) {
-      const copy = routed.slice();
-      for (const t of plan.timed) {
-        const command = resolveCommand(t.planned, nowMs);
-        copy[t.index] = { command, routingKey: keyOf(command) };
-      }
-      routed = copy;
-    }
-    let up = await this.batch(runs, plan.sent, (p) => p.step.commands.length, deadlineMs, tally, (p, replies) => this.readFirst(runs, p, replies, nowMs, pending), routed, true);
+    // The keys of a timed command are not clocked: only the command changes (same routing).
+    for (const t of plan.timed) t.entry.command = resolveCommand(t.planned, nowMs);
+    let up = await this.batch(
+      runs, sent.length, (i) => sent[i]!.commands.length, (i) => sentOwners[i]!, deadlineMs, tally,
+      (i, replies) => this.readFirst(runs, sentOwners[i]!, sent[i]!, replies, nowMs, pending), plan.routed, true,
+    );
     if (up) {
-      up = await this.batch(runs, pending, (p) => p.commands.length, deadlineMs, tally, (p, replies) => this.readFollowUp(runs, p, replies, nowMs), pendingRouted(pending));
+      up = await this.batch(
+        runs, pending.length, (i) => pending[i]!.commands.length, (i) => pending[i]!.collector, deadlineMs, tally,
+        (i, replies) => this.readFollowUp(runs, pending[i]!, replies, nowMs), pendingRouted(pending),
+      );
     }
     // The Redis collectors share the batches: each one's time is the whole Redis part's.
     for (const run of runs) run.end();
@@ -304,24 +325,29 @@ export class ScrapeEngine {
   }
 
   /**
-   * Sends `routed` (the commands of `items`, in order, `countOf(item)` each)
+   * Sends `routed` (the commands of items `0 … count-1`, in order, `countOf(i)` each)
    * as one batch and hands each item its replies; a batch that fails as a
    * whole is charged to every item's collector.
    * @returns false when the batch failed (Redis is down for this scrape)
    */
-  private async batch<P extends PlannedStep>(
+  private async batch(
     runs: readonly CollectorRun[],
-    items: readonly P[],
-    countOf: (item: P) => number,
+    count: number,
+    countOf: (i: number) => number,
+    collectorOf: (i: number) => number,
     deadlineMs: number,
     tally: { commands: number; roundtrips: number },
-    read: (item: P, replies: readonly Reply[]) => void,
+    read: (i: number, replies: readonly Reply[]) => void,
     routed: readonly RoutedCommand[],
-    /** `routed[0]` is the scrape's PING: its answer decides redis_up, and no item reads it. */
-    ping = false,
+    /**
+     * `routed` is the plan's first batch (the same array every scrape, see
+     * `BatchExecutor.exec`'s `planned`), and `routed[0]` is the scrape's
+     * PING: its answer decides redis_up, and no item reads it.
+     */
+    first = false,
   ): Promise<boolean> {
-    if (items.length === 0 && !ping) return true;
-    const skip = ping ? 1 : 0;
+    if (count === 0 && !first) return true;
+    const skip = first ? 1 : 0;
     let pingReply: Reply | undefined;
     let refused = false;
     // Streamed: each item is read as soon as its last reply is parsed (while later replies
@@ -336,7 +362,7 @@ export class ScrapeEngine {
     const slots: ReplySlot[][] = [];
     const advance = (): void => {
       // Items that sent no commands (an empty follow-up) are read at once.
-      while (next < items.length && (want = countOf(items[next]!)) === 0) read(items[next++]!, []);
+      while (next < count && (want = countOf(next)) === 0) read(next++, NO_REPLIES);
       current = replySlots(slots, want);
     };
     advance();
@@ -353,7 +379,7 @@ export class ScrapeEngine {
       slot[0] = err;
       slot[1] = value;
       if (filled < want) return;
-      const item = items[next++]!;
+      const item = next++;
       filled = 0;
       read(item, current);
       // Let the values go with the step: a slot must not keep a reply alive until its next use.
@@ -362,37 +388,37 @@ export class ScrapeEngine {
     };
     let result: BatchResult;
     try {
-      result = await this.opts.executor.exec(routed, deadlineMs, onReply);
+      result = await this.opts.executor.exec(routed, deadlineMs, onReply, first);
     } catch (err) {
       // Executors never reject by contract; one that does still only fails this batch.
       result = failAll(routed.length, (err as Error).message);
     }
     tally.commands += routed.length;
     tally.roundtrips += result.roundtrips;
-    const failure = !result.ok ? (result.error ?? 'unknown error') : ping ? notServing(result.streamed ? pingReply : result.replies[0]) : undefined;
+    const failure = !result.ok ? (result.error ?? 'unknown error') : first ? notServing(result.streamed ? pingReply : result.replies[0]) : undefined;
     if (failure !== undefined) {
-      if (ping && this.redisDown.fail(failure)) this.opts.log.warn({ reason: failure }, 'redis is unreachable: redis_up 0');
-      batchFailed(runs, items, failure);
+      if (first && this.redisDown.fail(failure)) this.opts.log.warn({ reason: failure }, 'redis is unreachable: redis_up 0');
+      batchFailed(runs, count, collectorOf, failure);
       return false;
     }
-    if (ping && this.redisDown.recover()) this.opts.log.info('redis answers again: redis_up 1');
+    if (first && this.redisDown.recover()) this.opts.log.info('redis answers again: redis_up 1');
     if (result.streamed) return true;
     let offset = skip;
-    for (const item of items.slice(next)) {
-      const n = countOf(item);
-      read(item, result.replies.slice(offset, offset + n));
+    for (let i = next; i < count; i++) {
+      const n = countOf(i);
+      read(i, result.replies.slice(offset, offset + n));
       offset += n;
     }
     return true;
   }
 
   /** Reads a first-batch step into its collector's run; a carry with a follow-up joins `pending`. */
-  private readFirst(runs: readonly CollectorRun[], p: PlannedStep, replies: readonly Reply[], nowMs: number, pending: Pending[]): void {
-    const run = runs[p.collector]!;
+  private readFirst(runs: readonly CollectorRun[], collector: number, step: ReadStep, replies: readonly Reply[], nowMs: number, pending: Pending[]): void {
+    const run = runs[collector]!;
     try {
-      const carry = p.step.read(replies, run.sink, nowMs);
-      if (carry === undefined || !p.step.then) return;
-      pending.push({ collector: p.collector, step: p.step, carry, commands: p.step.then.commands(carry) });
+      const carry = step.read(replies, run.sink, nowMs);
+      if (carry === undefined || !step.then) return;
+      pending.push({ collector, step, carry, commands: step.then.commands(carry) });
     } catch (err) {
       this.readFailed(run, err);
     }

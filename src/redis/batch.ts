@@ -12,14 +12,12 @@ export interface RoutedCommand {
   readonly command: Command;
   readonly routingKey: string | undefined;
   /**
-   * True when the same object is sent unchanged by every scrape (the planned
-   * first batch, less the commands that carry the clock): an executor that
-   * writes RESP itself encodes and checks it once and keeps the bytes in
-   * {@link wire}.
+   * True when the entry's command may differ from one exec of the same
+   * planned array to the next (it carries the scrape clock: the engine
+   * resolves it again, in place, before each scrape). See the `planned`
+   * parameter of {@link BatchExecutor.exec}.
    */
-  readonly reused?: boolean;
-  /** The RESP encoding of a {@link reused} command, filled by the executor on first send. */
-  wire?: Buffer;
+  readonly varies?: boolean;
 }
 
 /**
@@ -56,8 +54,13 @@ export interface BatchExecutor {
    *   answers `replies: []` (`streamed: true`): the caller reads a step as
    *   soon as its replies are in, while later ones are still on the wire,
    *   and no batch-sized reply array is kept. Others ignore it.
+   * @param planned true when `commands` is a planned batch: the caller passes
+   *   the same array object on later scrapes and, in between, changes only
+   *   its {@link RoutedCommand.varies} entries (the engine's first batch). An
+   *   executor may keep what it derived from such an array (its read-only
+   *   checks, its encoding) for as long as the array lives.
    */
-  exec(commands: readonly RoutedCommand[], deadlineMs: number, onReply?: ReplyConsumer): Promise<BatchResult>;
+  exec(commands: readonly RoutedCommand[], deadlineMs: number, onReply?: ReplyConsumer, planned?: boolean): Promise<BatchResult>;
   /**
    * Iterates `SCAN 0 MATCH match COUNT count [TYPE type]` to the end on every
    * master (never KEYS), handing each page of keys to `onKeys`; stops early when

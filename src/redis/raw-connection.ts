@@ -12,7 +12,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { unbracket } from '../host-port.js';
 import type { Command, Reply } from './command.js';
 import { failAll, type BatchResult, type ReplyConsumer } from './batch.js';
-import { encodeCommands, joinEncoded, RespParser, type RespLimits, type RespValue } from './resp.js';
+import { encodeCommands, RespParser, type RespLimits, type RespValue } from './resp.js';
 
 /** Where and how {@link RawRedisConnection} connects. */
 export interface RawConnectionOptions {
@@ -111,19 +111,32 @@ export class RawRedisConnection {
    * deadline resolves `ok: false` with the reason on every reply.
    * Commands are not checked here; callers pass read-only ones.
    * @param deadlineMs absolute unix milliseconds.
-   * @param encoded per command, its RESP bytes when the caller has them already (see {@link joinEncoded})
+   * @param payload the RESP encoding of `commands` when the caller has it already (the standalone
+   *   executor's planned batches); encoded here otherwise
+   * @param written called once the payload has left for the socket, or failed to (the caller may
+   *   reuse a payload buffer from then on; the batch may have resolved before, at its deadline)
    */
-  exec(commands: readonly Command[], deadlineMs: number, onReply?: ReplyConsumer, encoded?: readonly (Buffer | undefined)[]): Promise<BatchResult> {
+  exec(
+    commands: readonly Command[],
+    deadlineMs: number,
+    onReply?: ReplyConsumer,
+    payload?: Buffer,
+    written?: (err?: Error | null) => void,
+  ): Promise<BatchResult> {
     const n = commands.length;
-    if (n === 0) return Promise.resolve({ replies: [], roundtrips: 0, ok: true });
-    if (this.closed) return Promise.resolve(failAll(n, 'redis connection closed'));
+    const unsent = (result: BatchResult): Promise<BatchResult> => {
+      written?.();
+      return Promise.resolve(result);
+    };
+    if (n === 0) return unsent({ replies: [], roundtrips: 0, ok: true });
+    if (this.closed) return unsent(failAll(n, 'redis connection closed'));
     const remaining = deadlineMs - Date.now();
-    if (remaining <= 0) return Promise.resolve(failAll(n, 'scrape deadline passed before the batch was sent'));
-    let payload: Buffer;
+    if (remaining <= 0) return unsent(failAll(n, 'scrape deadline passed before the batch was sent'));
+    let bytes: Buffer;
     try {
-      payload = encoded ? joinEncoded(commands, encoded) : encodeCommands(commands);
+      bytes = payload ?? encodeCommands(commands);
     } catch (err) {
-      return Promise.resolve(failAll(n, (err as Error).message));
+      return unsent(failAll(n, (err as Error).message));
     }
     let hgetall: Set<number> | undefined;
     for (let i = 0; i < n; i++) {
@@ -142,7 +155,7 @@ export class RawRedisConnection {
         done: resolve,
       };
       this.queue.push(entry);
-      socket.write(payload);
+      socket.write(bytes, written);
     });
   }
 

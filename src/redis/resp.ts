@@ -98,9 +98,10 @@ let lengths = new Int32Array(1024);
  * Buffer (lengths are computed first, then everything is written in place).
  * Numbers are sent as their decimal strings (`String(n)`), strings as UTF-8
  * with escaped key bytes (`redis/bytes.ts`) sent as the bytes they stand for.
+ * @param ends when given, `ends[i]` receives the byte offset just past command `i` (its length at least `commands.length`)
  * @throws TypeError for a non-finite number argument (NaN, Infinity).
  */
-export function encodeCommands(commands: readonly Command[]): Buffer {
+export function encodeCommands(commands: readonly Command[], ends?: Int32Array): Buffer {
   let nargs = 0;
   for (const c of commands) nargs += c.length;
   if (lengths.length < nargs) lengths = new Int32Array(Math.max(nargs, lengths.length * 2));
@@ -126,7 +127,8 @@ export function encodeCommands(commands: readonly Command[]): Buffer {
   const buf = Buffer.allocUnsafe(total);
   let off = 0;
   k = 0;
-  for (const c of commands) {
+  for (let ci = 0; ci < commands.length; ci++) {
+    const c = commands[ci]!;
     buf[off++] = 42; // *
     off = writeUint(buf, off, c.length);
     buf[off++] = CR;
@@ -151,25 +153,9 @@ export function encodeCommands(commands: readonly Command[]): Buffer {
       buf[off++] = CR;
       buf[off++] = LF;
     }
+    if (ends) ends[ci] = off;
   }
   return buf;
-}
-
-/**
- * Joins a batch whose commands are partly encoded already: `encoded[i]`
- * when set, else `commands[i]` encoded here (commands that are reused by
- * every scrape are encoded once by their executor, see `RoutedCommand.wire`).
- * @throws TypeError as {@link encodeCommands} does.
- */
-export function joinEncoded(commands: readonly Command[], encoded: readonly (Buffer | undefined)[]): Buffer {
-  const parts = new Array<Buffer>(commands.length);
-  let total = 0;
-  for (let i = 0; i < commands.length; i++) {
-    const part = encoded[i] ?? encodeCommands([commands[i]!]);
-    parts[i] = part;
-    total += part.length;
-  }
-  return Buffer.concat(parts, total);
 }
 
 /** An array being filled: the elements read so far. */

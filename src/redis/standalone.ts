@@ -51,35 +51,89 @@ export class StandaloneExecutor implements BatchExecutor {
 
   /**
    * Checks every command is read-only (throws otherwise: a programming error), then sends them as one batch.
-   * A {@link RoutedCommand.reused} command is checked and encoded on its first send only; later
-   * scrapes copy its bytes (issue 14: the planned batch is not re-encoded every scrape).
+   * A `planned` array is checked and encoded once ({@link PackedBatch}); later scrapes send its bytes
+   * with only the {@link RoutedCommand.varies} entries encoded again (issue 14: the planned batch is
+   * neither re-encoded nor held as a Buffer per command).
    */
-  async exec(commands: readonly RoutedCommand[], deadlineMs: number, onReply?: ReplyConsumer): Promise<BatchResult> {
+  async exec(commands: readonly RoutedCommand[], deadlineMs: number, onReply?: ReplyConsumer, planned = false): Promise<BatchResult> {
     const n = commands.length;
     const plain = new Array<RoutedCommand['command']>(n);
-    let encoded: (Buffer | undefined)[] | undefined;
-    for (let i = 0; i < n; i++) {
-      const rc = commands[i]!;
-      const c = rc.command;
-      plain[i] = c;
-      if (!rc.wire) {
-        assertReadOnly(c);
-        if (!rc.reused) continue;
+    for (let i = 0; i < n; i++) plain[i] = commands[i]!.command;
+    let result: BatchResult;
+    if (planned) {
+      let packed = this.packed.get(commands);
+      if (!packed) {
+        for (const c of plain) assertReadOnly(c);
         try {
-          rc.wire = encodeCommands([c]);
+          packed = pack(commands);
         } catch (err) {
           return failAll(n, (err as Error).message);
         }
+        this.packed.set(commands, packed);
       }
-      (encoded ??= new Array<Buffer | undefined>(n))[i] = rc.wire;
+      for (const i of packed.varying) assertReadOnly(plain[i]!);
+      let payload: Buffer;
+      try {
+        payload = this.payload(packed, plain);
+      } catch (err) {
+        return failAll(n, (err as Error).message);
+      }
+      const scratch = payload.buffer === this.scratch?.buffer;
+      if (scratch) this.scratchBusy = true;
+      result = await this.raw.exec(plain, deadlineMs, onReply, payload, scratch ? this.scratchWritten : undefined);
+    } else {
+      for (const c of plain) assertReadOnly(c);
+      result = await this.raw.exec(plain, deadlineMs, onReply);
     }
-    const result = await this.raw.exec(plain, deadlineMs, onReply, encoded);
     if (!result.ok) {
       if (this.outage.fail(result.error ?? '')) this.log.warn({ redis: this.name, err: result.error }, 'redis scrape batch failed');
-    } else if (commands.length > 0 && this.outage.recover()) {
+    } else if (n > 0 && this.outage.recover()) {
       this.log.info({ redis: this.name }, 'redis scrape batches succeed again');
     }
     return result;
+  }
+
+  /** Planned batches encoded (see {@link exec}); an entry goes with its array. */
+  private readonly packed = new WeakMap<readonly RoutedCommand[], PackedBatch>();
+  /** Payload buffer reused by the planned batches whose varying commands are spliced in per scrape. */
+  private scratch: Buffer | undefined;
+  /** True from a scratch payload's write until the socket has taken it (a batch can time out before). */
+  private scratchBusy = false;
+  private readonly scratchWritten = (): void => {
+    this.scratchBusy = false;
+  };
+
+  /**
+   * The bytes of `commands` (a planned array, checked) for this scrape: the packed bytes as they
+   * are when nothing varies, else the packed runs with the varying commands, encoded now, spliced
+   * in between — written into the reused scratch buffer when it is free and big enough.
+   * @throws TypeError for a varying command that cannot be encoded (a non-finite number).
+   */
+  private payload(packed: PackedBatch, commands: readonly RoutedCommand['command'][]): Buffer {
+    const { bytes, varying, cuts } = packed;
+    const m = varying.length;
+    if (m === 0) return bytes;
+    const now = new Array<RoutedCommand['command']>(m);
+    for (let j = 0; j < m; j++) now[j] = commands[varying[j]!]!;
+    const ends = new Int32Array(m);
+    const fresh = encodeCommands(now, ends);
+    const size = bytes.length + fresh.length;
+    let out = this.scratch;
+    if (!out || this.scratchBusy || out.length < size) {
+      out = Buffer.allocUnsafeSlow(Math.ceil(size * 1.1));
+      if (!this.scratchBusy) this.scratch = out;
+    }
+    let at = 0;
+    let from = 0;
+    let freshFrom = 0;
+    for (let j = 0; j < m; j++) {
+      at += bytes.copy(out, at, from, cuts[j]!);
+      from = cuts[j]!;
+      at += fresh.copy(out, at, freshFrom, ends[j]!);
+      freshFrom = ends[j]!;
+    }
+    at += bytes.copy(out, at, from);
+    return out.subarray(0, at);
   }
 
   /**
@@ -105,4 +159,36 @@ export class StandaloneExecutor implements BatchExecutor {
   async close(): Promise<void> {
     await this.raw.close();
   }
+}
+
+/**
+ * A planned batch, checked and encoded once: the RESP bytes of its fixed
+ * commands back to back, and where the varying ones go.
+ */
+interface PackedBatch {
+  /** The fixed commands' encoding, in order. */
+  readonly bytes: Buffer;
+  /** Indexes of the {@link RoutedCommand.varies} entries, ascending. */
+  readonly varying: Int32Array;
+  /** `cuts[j]`: the offset in {@link bytes} where varying entry `j` is spliced in. */
+  readonly cuts: Int32Array;
+}
+
+/**
+ * Packs a planned array ({@link PackedBatch}); its commands are checked already.
+ * @throws TypeError for a command that cannot be encoded (a non-finite number)
+ */
+function pack(commands: readonly RoutedCommand[]): PackedBatch {
+  const fixed: RoutedCommand['command'][] = [];
+  const varying: number[] = [];
+  for (let i = 0; i < commands.length; i++) {
+    const rc = commands[i]!;
+    if (rc.varies) varying.push(i);
+    else fixed.push(rc.command);
+  }
+  const ends = new Int32Array(fixed.length);
+  const bytes = encodeCommands(fixed, ends);
+  // Varying entry j follows the fixed commands before it (index − j of them).
+  const cuts = Int32Array.from(varying, (index, j) => (index - j > 0 ? ends[index - j - 1]! : 0));
+  return { bytes, varying: Int32Array.from(varying), cuts };
 }

@@ -225,27 +225,34 @@ describe('RawRedisConnection', () => {
   });
 });
 
-describe('StandaloneExecutor: commands reused by every scrape', () => {
-  it('encodes a reused command once, sends the same bytes after, and still refuses a write', async () => {
+describe('StandaloneExecutor: planned batches', () => {
+  it('sends a planned array from its packed bytes, re-encodes only the varying entries, and still refuses a write', async () => {
     const cfg = configSchema.parse({ redis: { url: `redis://127.0.0.1:${redis.port}/0` } }).redis;
     const ex = new StandaloneExecutor(cfg, log);
     try {
-      const fixed: RoutedCommand[] = COMMANDS.map((command) => ({ command, routingKey: undefined, reused: true }));
-      // a fresh command between reused ones (a clock-bearing one is re-resolved every scrape)
-      const batch = () => [...fixed.slice(0, 3), { command: ['ZCOUNT', 'zset', 0, Date.now()] as Command, routingKey: 'zset' }, ...fixed.slice(3)];
-      const first = await ex.exec(batch(), Date.now() + 5000);
-      expect(fixed.every((rc) => Buffer.isBuffer(rc.wire))).toBe(true);
-      const wires = fixed.map((rc) => rc.wire);
-      const second = await ex.exec(batch(), Date.now() + 5000);
-      expect(fixed.map((rc) => rc.wire)).toEqual(wires);
-      expect(fixed.every((rc, i) => rc.wire === wires[i])).toBe(true);
-      const cmds = batch().map((rc) => rc.command);
-      expect(plain(second.replies, cmds)).toEqual(plain(first.replies, cmds));
+      // a varying entry between fixed ones (a clock-bearing command, resolved again by every scrape)
+      const varying: { command: Command; routingKey: string; varies: true } = { command: ['ZCOUNT', 'zset', 0, 3], routingKey: 'zset', varies: true };
+      const fixed: RoutedCommand[] = COMMANDS.map((command) => ({ command, routingKey: undefined }));
+      const planned: RoutedCommand[] = [...fixed.slice(0, 3), varying, ...fixed.slice(3)];
+      const cmds = () => planned.map((rc) => rc.command);
+      const first = await ex.exec(planned, Date.now() + 5000, undefined, true);
+      expect(first.ok).toBe(true);
+      expect(first.replies[3]).toEqual([null, 2]);
+      varying.command = ['ZCOUNT', 'zset', 0, '+inf'];
+      const second = await ex.exec(planned, Date.now() + 5000, undefined, true);
       expect(second.replies[3]).toEqual([null, 3]);
-      // a cached encoding is never made for a command that is not read-only
-      const write: RoutedCommand = { command: ['DEL', 'list'], routingKey: 'list', reused: true };
-      await expect(ex.exec([write], Date.now() + 2000)).rejects.toThrow(/refusing to send DEL/);
-      expect(write.wire).toBeUndefined();
+      // an unplanned batch in between leaves the planned one as it was
+      await ex.exec([{ command: ['LLEN', 'list'], routingKey: 'list' }], Date.now() + 5000);
+      const third = await ex.exec(planned, Date.now() + 5000, undefined, true);
+      expect(plain(third.replies, cmds())).toEqual(plain(second.replies, cmds()));
+      expect(plain(third.replies, cmds())).toEqual(plain((await ex.exec(planned, Date.now() + 5000)).replies, cmds()));
+      // a varying entry that is not encodable fails the batch, not the process
+      varying.command = ['ZCOUNT', 'zset', 0, Number.NaN];
+      expect((await ex.exec(planned, Date.now() + 5000, undefined, true)).ok).toBe(false);
+      // a write is never sent: not in a planned array, not as a varying entry
+      await expect(ex.exec([{ command: ['DEL', 'list'], routingKey: 'list' }], Date.now() + 2000, undefined, true)).rejects.toThrow(/refusing to send DEL/);
+      varying.command = ['DEL', 'list'];
+      await expect(ex.exec(planned, Date.now() + 2000, undefined, true)).rejects.toThrow(/refusing to send DEL/);
       expect(await redis.client.exists('list')).toBe(1);
     } finally {
       await ex.close();
