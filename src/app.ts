@@ -125,7 +125,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.get('/metrics', { compress: false }, async (req, reply) => {
     const budget = scrapeBudgetMs(runtime.config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);
     const collection = await runtime.engine.collect(Date.now() + budget);
-    const page = scrapeResponse(collection, req.headers.accept, await familiesFromRegistry(self.registry), req.headers['accept-encoding']);
+    const own = await familiesFromRegistry(self.registry);
+    // Rendered at once: the engine reuses a collection's buffers two collections later.
+    const page = scrapeResponse(collection, req.headers.accept, own, req.headers['accept-encoding']);
     reply.type(page.contentType).header('vary', 'Accept-Encoding');
     if (page.contentEncoding) reply.header('content-encoding', page.contentEncoding);
     return reply.send(page.body);

@@ -19,9 +19,13 @@ import { Discovery } from './discovery/discovery.js';
 import { createExecutor } from './redis/executor.js';
 import type { BatchExecutor } from './redis/batch.js';
 
-/** A declared queue with its `name` resolved (defaults to the key). */
+/**
+ * A declared queue with its `name` resolved (defaults to the key): the config
+ * object itself when it names the queue (no second copy of every queue's
+ * config held by the plan), else a copy with the key as its name.
+ */
 function named<Q extends QueueConfig>(q: Q): Omit<Q, 'name'> & { name: string } {
-  return { ...q, name: q.name ?? q.key };
+  return q.name !== undefined ? (q as Q & { name: string }) : { ...q, name: q.key };
 }
 
 /**

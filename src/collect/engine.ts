@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { failAll, keyOf, type BatchExecutor, type BatchResult, type RoutedCommand } from '../redis/batch.js';
 import { Outage, SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
-import { Collection, CollectionBuilder } from './collection.js';
+import { Collection, CollectionBuilder, type RecycledBuffers } from './collection.js';
 import type { CollectorRun } from './execute.js';
 import { ReplyError, resolveCommand, type PlannedCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
@@ -145,6 +145,10 @@ export function notServing(reply: Reply | undefined): string | undefined {
 export class ScrapeEngine {
   private inFlight: Promise<Collection> | undefined;
   private last: Collection | undefined;
+  /** The collection before {@link last}; the one before it is released (see `Collection.release`). */
+  private previous: Collection | undefined;
+  /** Line buffers of the last released collection, for the next builder. */
+  private recycled: RecycledBuffers | undefined;
   private lastFinishedAt = 0;
   private readonly loggedReasons = new SeenOnce();
   /** Why Redis is reported down (logged when it starts or changes, and on recovery). */
@@ -177,6 +181,7 @@ export class ScrapeEngine {
     }
     const run = this.run(deadlineMs).then(
       (c) => {
+        this.retire();
         this.last = c;
         this.lastFinishedAt = this.now();
         return c;
@@ -188,6 +193,19 @@ export class ScrapeEngine {
     };
     run.then(clear, clear);
     return run;
+  }
+
+  /**
+   * Shifts the generations before a new collection becomes {@link last}:
+   * the last becomes the previous one, and the previous one is released, its
+   * line buffers kept for the next builder. Two finished collections stay
+   * readable, so a reader that got one from {@link collect} (and renders it
+   * at once, as every route does) never sees its bytes reused.
+   */
+  private retire(): void {
+    const retired = this.previous;
+    this.previous = this.last;
+    this.recycled = retired?.release() ?? this.recycled;
   }
 
   /**
@@ -211,7 +229,8 @@ export class ScrapeEngine {
         this.opts.log.warn({ err: (err as Error).message }, 'preparing the collection failed');
       }
     }
-    const builder = new CollectionBuilder(started, this.sizeHints);
+    const builder = new CollectionBuilder(started, this.sizeHints, this.recycled);
+    this.recycled = undefined;
     const sideDone = Promise.all(
       (this.opts.side ?? []).map(async (side) => {
         const run = builder.run(side.name);

@@ -2,26 +2,39 @@
  * Reading Redis replies into numbers, defensively. Every helper either returns
  * a value or throws {@link ReplyError} with a message that names the command
  * and key, so the engine can log why a series is missing.
+ *
+ * The message is given in up to three parts — `what` (the command, e.g.
+ * `LLEN`), the `key` and a `tail` (an argument or field) — and joined only
+ * when a reply is unreadable: a scrape reads tens of thousands of replies,
+ * and a message string built for each one was garbage on every scrape.
  */
 import type { Reply } from '../redis/command.js';
 import { ReplyError, type SampleSink } from './types.js';
 
-/** Unwraps a reply; a Redis error reply becomes a ReplyError naming `what`. */
-export function value(reply: Reply | undefined, what: string): unknown {
-  if (!reply) throw new ReplyError(`${what}: no reply`);
-  const [err, val] = reply;
+/** The text a failure names: `what`, then `key` and `tail` when given, space-separated. */
+export function describe(what: string, key?: string, tail?: string): string {
+  let text = what;
+  if (key !== undefined) text += ` ${key}`;
+  if (tail !== undefined) text += ` ${tail}`;
+  return text;
+}
+
+/** Unwraps a reply; a Redis error reply becomes a ReplyError naming the command ({@link describe}). */
+export function value(reply: Reply | undefined, what: string, key?: string, tail?: string): unknown {
+  if (!reply) throw new ReplyError(`${describe(what, key, tail)}: no reply`);
+  const err = reply[0];
   if (err) {
     const msg = err.message.startsWith('WRONGTYPE') ? 'key holds the wrong type' : err.message;
-    throw new ReplyError(`${what}: ${msg}`);
+    throw new ReplyError(`${describe(what, key, tail)}: ${msg}`);
   }
-  return val;
+  return reply[1];
 }
 
 /** An integer reply (LLEN, SCARD, ZCOUNT, XLEN, HLEN…). */
-export function int(reply: Reply | undefined, what: string): number {
-  const v = value(reply, what);
+export function int(reply: Reply | undefined, what: string, key?: string, tail?: string): number {
+  const v = value(reply, what, key, tail);
   if (typeof v === 'number') return v;
-  throw new ReplyError(`${what}: expected an integer reply`);
+  throw new ReplyError(`${describe(what, key, tail)}: expected an integer reply`);
 }
 
 /**
@@ -44,20 +57,20 @@ export function parseNumber(v: unknown, what: string): number {
 }
 
 /** A string reply or null. */
-export function stringOrNull(reply: Reply | undefined, what: string): string | null {
-  const v = value(reply, what);
+export function stringOrNull(reply: Reply | undefined, what: string, key?: string, tail?: string): string | null {
+  const v = value(reply, what, key, tail);
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
   if (Buffer.isBuffer(v)) return v.toString('utf8');
   if (typeof v === 'number') return String(v);
-  throw new ReplyError(`${what}: expected a string reply`);
+  throw new ReplyError(`${describe(what, key, tail)}: expected a string reply`);
 }
 
 /** An array reply. */
-export function array(reply: Reply | undefined, what: string): unknown[] {
-  const v = value(reply, what);
+export function array(reply: Reply | undefined, what: string, key?: string, tail?: string): unknown[] {
+  const v = value(reply, what, key, tail);
   if (Array.isArray(v)) return v;
-  throw new ReplyError(`${what}: expected an array reply`);
+  throw new ReplyError(`${describe(what, key, tail)}: expected an array reply`);
 }
 
 /**
@@ -69,6 +82,23 @@ export function flatMap(v: unknown, what: string): Map<string, unknown> {
   const out = new Map<string, unknown>();
   for (let i = 0; i < v.length; i += 2) out.set(String(v[i]), v[i + 1]);
   return out;
+}
+
+/**
+ * Checks a flat `[field, value, field, value…]` reply (XINFO in RESP2) and
+ * returns it as it is, to be read with {@link field}: no Map per reply on
+ * the scrape path (a 10,000-queue scrape reads thousands of them).
+ * @throws ReplyError naming the command ({@link describe}) when `v` is not an even-length array
+ */
+export function fieldList(v: unknown, what: string, key?: string, tail?: string): readonly unknown[] {
+  if (!Array.isArray(v) || v.length % 2 !== 0) throw new ReplyError(`${describe(what, key, tail)}: expected a field/value list`);
+  return v;
+}
+
+/** The value of field `name` in a {@link fieldList} (its first occurrence), or undefined when it has none. */
+export function field(list: readonly unknown[], name: string): unknown {
+  for (let i = 0; i < list.length; i += 2) if (list[i] === name) return list[i + 1];
+  return undefined;
 }
 
 /**
@@ -128,7 +158,10 @@ export function nextStreamId(id: string): string {
   const dash = id.indexOf('-');
   if (dash < 0) return `${id}-1`;
   const ms = id.slice(0, dash);
-  const seq = BigInt(id.slice(dash + 1));
+  const seqText = id.slice(dash + 1);
+  // Exact as a double below 2^53 (15 digits at most): BigInt only for the rare longer sequence numbers.
+  if (seqText.length <= 15 && /^\d+$/.test(seqText)) return `${ms}-${Number(seqText) + 1}`;
+  const seq = BigInt(seqText);
   if (seq === 18446744073709551615n) return `${BigInt(ms) + 1n}-0`;
   return `${ms}-${seq + 1n}`;
 }
@@ -172,9 +205,16 @@ export function flag(reply: Reply | undefined, what: string): number {
  * `sink` and gives `undefined`, so one unreadable key (wrong type, not a
  * number) does not hide the others of the same step.
  */
-export function attempt<T>(sink: SampleSink, parse: (reply: Reply | undefined, what: string) => T, reply: Reply | undefined, what: string): T | undefined {
+export function attempt<T>(
+  sink: SampleSink,
+  parse: (reply: Reply | undefined, what: string, key?: string, tail?: string) => T,
+  reply: Reply | undefined,
+  what: string,
+  key?: string,
+  tail?: string,
+): T | undefined {
   try {
-    return parse(reply, what);
+    return parse(reply, what, key, tail);
   } catch (err) {
     sink.fail((err as Error).message);
     return undefined;

@@ -112,15 +112,24 @@ export const READ_ONLY_COMMANDS = new Set([
 
 /** The key a command touches (for Cluster routing); undefined for keyless commands. */
 export function keyOf(command: Command): string | undefined {
-  const name = command[0].toUpperCase();
+  const name = upper(command[0]);
   if (name === 'PING' || name === 'INFO' || name === 'SCAN' || name === 'CLIENT') return undefined;
   const arg = name === 'XINFO' ? command[2] : command[1];
   return arg === undefined ? undefined : String(arg);
 }
 
+/** `name` in upper case; the planned commands are upper case already, and then no new string is made. */
+function upper(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 97 && c <= 122) return name.toUpperCase();
+  }
+  return name;
+}
+
 /** Rejects any command that is not known to be read-only. */
 export function assertReadOnly(command: Command): void {
-  const name = command[0].toUpperCase();
+  const name = upper(command[0]);
   if (!READ_ONLY_COMMANDS.has(name)) throw new Error(`refusing to send ${name}: queuescope only reads from a monitored Redis`);
   if (name === 'CLIENT' && String(command[1]).toUpperCase() !== 'LIST') throw new Error(`refusing to send CLIENT ${String(command[1])}: only CLIENT LIST is read`);
 }

@@ -45,7 +45,7 @@ interface Pending {
   /** Streaming consumer: each reply goes here as it is parsed instead of into `replies`. */
   readonly onReply: ReplyConsumer | undefined;
   /** Indexes of HGETALL commands (ioredis turns their reply into an object), if any. */
-  readonly hgetall: Set<number> | undefined;
+  readonly hgetall: ReadonlySet<number> | undefined;
   readonly timer: NodeJS.Timeout | undefined;
   readonly done: (result: BatchResult) => void;
 }
@@ -124,6 +124,28 @@ export class RawRedisConnection {
     written?: (err?: Error | null) => void,
   ): Promise<BatchResult> {
     const n = commands.length;
+    let bytes: Buffer;
+    try {
+      bytes = payload ?? encodeCommands(commands);
+    } catch (err) {
+      written?.();
+      return Promise.resolve(failAll(n, (err as Error).message));
+    }
+    return this.send(n, bytes, hgetallIndexes(commands), deadlineMs, onReply, written);
+  }
+
+  /**
+   * {@link exec} for a batch encoded already: `n` commands in `payload`.
+   * @param hgetall indexes of its HGETALL commands (their replies become objects, as ioredis makes them)
+   */
+  send(
+    n: number,
+    payload: Buffer,
+    hgetall: ReadonlySet<number> | undefined,
+    deadlineMs: number,
+    onReply?: ReplyConsumer,
+    written?: (err?: Error | null) => void,
+  ): Promise<BatchResult> {
     const unsent = (result: BatchResult): Promise<BatchResult> => {
       written?.();
       return Promise.resolve(result);
@@ -132,17 +154,6 @@ export class RawRedisConnection {
     if (this.closed) return unsent(failAll(n, 'redis connection closed'));
     const remaining = deadlineMs - Date.now();
     if (remaining <= 0) return unsent(failAll(n, 'scrape deadline passed before the batch was sent'));
-    let bytes: Buffer;
-    try {
-      bytes = payload ?? encodeCommands(commands);
-    } catch (err) {
-      return unsent(failAll(n, (err as Error).message));
-    }
-    let hgetall: Set<number> | undefined;
-    for (let i = 0; i < n; i++) {
-      const name = commands[i]![0];
-      if (name.length === 7 && name.toUpperCase() === 'HGETALL') (hgetall ??= new Set()).add(i);
-    }
     return new Promise<BatchResult>((resolve) => {
       const socket = this.socket ?? this.open();
       const entry: Pending = {
@@ -155,7 +166,7 @@ export class RawRedisConnection {
         done: resolve,
       };
       this.queue.push(entry);
-      socket.write(bytes, written);
+      socket.write(payload, written);
     });
   }
 
@@ -322,4 +333,14 @@ export function parseRedisUrl(url: string): RedisUrlTarget {
     password: decode(u.password) ?? u.searchParams.get('password') ?? undefined,
     tls: u.protocol === 'rediss:',
   };
+}
+
+/** Indexes of the HGETALL commands in `commands` (undefined when there are none). */
+export function hgetallIndexes(commands: readonly Command[]): Set<number> | undefined {
+  let out: Set<number> | undefined;
+  for (let i = 0; i < commands.length; i++) {
+    const name = commands[i]![0];
+    if (name.length === 7 && name.toUpperCase() === 'HGETALL') (out ??= new Set()).add(i);
+  }
+  return out;
 }

@@ -11,7 +11,7 @@ import { Outage } from '../log-once.js';
 import { assertReadOnly, failAll, type BatchExecutor, type BatchResult, type ReplyConsumer, type RoutedCommand, type ScanOptions } from './batch.js';
 import type { Command } from './command.js';
 import { tlsOptions } from './connection.js';
-import { parseRedisUrl, RawRedisConnection, type RawConnectionOptions } from './raw-connection.js';
+import { hgetallIndexes, parseRedisUrl, RawRedisConnection, type RawConnectionOptions } from './raw-connection.js';
 import { encodeCommands } from './resp.js';
 
 /** {@link RawConnectionOptions} for `cfg` (`redis.username`/`password` override the URL's). */
@@ -57,13 +57,11 @@ export class StandaloneExecutor implements BatchExecutor {
    */
   async exec(commands: readonly RoutedCommand[], deadlineMs: number, onReply?: ReplyConsumer, planned = false): Promise<BatchResult> {
     const n = commands.length;
-    const plain = new Array<RoutedCommand['command']>(n);
-    for (let i = 0; i < n; i++) plain[i] = commands[i]!.command;
     let result: BatchResult;
     if (planned) {
       let packed = this.packed.get(commands);
       if (!packed) {
-        for (const c of plain) assertReadOnly(c);
+        for (const rc of commands) assertReadOnly(rc.command);
         try {
           packed = pack(commands);
         } catch (err) {
@@ -71,17 +69,19 @@ export class StandaloneExecutor implements BatchExecutor {
         }
         this.packed.set(commands, packed);
       }
-      for (const i of packed.varying) assertReadOnly(plain[i]!);
+      const { varying } = packed;
+      for (let j = 0; j < varying.length; j++) assertReadOnly(commands[varying[j]!]!.command);
       let payload: Buffer;
       try {
-        payload = this.payload(packed, plain);
+        payload = this.payload(packed, commands);
       } catch (err) {
         return failAll(n, (err as Error).message);
       }
       const scratch = payload.buffer === this.scratch?.buffer;
       if (scratch) this.scratchBusy = true;
-      result = await this.raw.exec(plain, deadlineMs, onReply, payload, scratch ? this.scratchWritten : undefined);
+      result = await this.raw.send(n, payload, packed.hgetall, deadlineMs, onReply, scratch ? this.scratchWritten : undefined);
     } else {
+      const plain = commands.map((rc) => rc.command);
       for (const c of plain) assertReadOnly(c);
       result = await this.raw.exec(plain, deadlineMs, onReply);
     }
@@ -109,12 +109,12 @@ export class StandaloneExecutor implements BatchExecutor {
    * in between — written into the reused scratch buffer when it is free and big enough.
    * @throws TypeError for a varying command that cannot be encoded (a non-finite number).
    */
-  private payload(packed: PackedBatch, commands: readonly RoutedCommand['command'][]): Buffer {
+  private payload(packed: PackedBatch, commands: readonly RoutedCommand[]): Buffer {
     const { bytes, varying, cuts } = packed;
     const m = varying.length;
     if (m === 0) return bytes;
     const now = new Array<RoutedCommand['command']>(m);
-    for (let j = 0; j < m; j++) now[j] = commands[varying[j]!]!;
+    for (let j = 0; j < m; j++) now[j] = commands[varying[j]!]!.command;
     const ends = new Int32Array(m);
     const fresh = encodeCommands(now, ends);
     const size = bytes.length + fresh.length;
@@ -127,12 +127,12 @@ export class StandaloneExecutor implements BatchExecutor {
     let from = 0;
     let freshFrom = 0;
     for (let j = 0; j < m; j++) {
-      at += bytes.copy(out, at, from, cuts[j]!);
+      at = copyRun(bytes, from, cuts[j]!, out, at);
       from = cuts[j]!;
-      at += fresh.copy(out, at, freshFrom, ends[j]!);
+      at = copyRun(fresh, freshFrom, ends[j]!, out, at);
       freshFrom = ends[j]!;
     }
-    at += bytes.copy(out, at, from);
+    at = copyRun(bytes, from, bytes.length, out, at);
     return out.subarray(0, at);
   }
 
@@ -172,6 +172,19 @@ interface PackedBatch {
   readonly varying: Int32Array;
   /** `cuts[j]`: the offset in {@link bytes} where varying entry `j` is spliced in. */
   readonly cuts: Int32Array;
+  /** Indexes of its HGETALL commands (a varying entry keeps its command name). */
+  readonly hgetall: ReadonlySet<number> | undefined;
+}
+
+/**
+ * Copies `src[from, to)` into `dst` at `at`; returns the offset after it.
+ * Runs between spliced commands are tens of bytes: a byte loop, where
+ * `Buffer#copy` makes a view per call (thousands per scrape).
+ */
+function copyRun(src: Buffer, from: number, to: number, dst: Buffer, at: number): number {
+  if (to - from > 256) return at + src.copy(dst, at, from, to);
+  for (let i = from; i < to; i++) dst[at++] = src[i]!;
+  return at;
 }
 
 /**
@@ -190,5 +203,5 @@ function pack(commands: readonly RoutedCommand[]): PackedBatch {
   const bytes = encodeCommands(fixed, ends);
   // Varying entry j follows the fixed commands before it (index − j of them).
   const cuts = Int32Array.from(varying, (index, j) => (index - j > 0 ? ends[index - j - 1]! : 0));
-  return { bytes, varying: Int32Array.from(varying), cuts };
+  return { bytes, varying: Int32Array.from(varying), cuts, hgetall: hgetallIndexes(commands.map((rc) => rc.command)) };
 }

@@ -337,3 +337,23 @@ describe('round trips', () => {
     expect(new Set(results).size).toBe(1);
   });
 });
+
+describe('collection generations', () => {
+  it('writes a new collection into the buffers of the one two generations back, and refuses to read a released one', async () => {
+    const c1 = await engine.collect(Date.now() + 2000);
+    const c2 = await engine.collect(Date.now() + 2000);
+    const tasks1 = c1.find('queue_tasks');
+    // c3 releases c1 (its buffers go to c4's builder); c2 and c3 stay readable.
+    const c3 = await engine.collect(Date.now() + 2000);
+    expect(() => c1.expositionParts('text')).toThrow(/released/);
+    expect(c2.find('queue_tasks')).toEqual(tasks1);
+    const c4 = await engine.collect(Date.now() + 2000);
+    // c4 was written over c1's buffers: the same values, and no byte of c3's memory shared.
+    expect(c4.find('queue_tasks')).toEqual(tasks1);
+    expect(c4.find('queue_info')).toEqual(c3.find('queue_info'));
+    const overlaps = (a: Buffer, b: Buffer) => a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+    for (const f of c4.lines.values()) for (const g of c3.lines.values()) expect(overlaps(f.bytes, g.bytes)).toBe(false);
+    expect(parseExposition(c4.exposition('text')).size).toBe(parseExposition(c3.exposition('text')).size);
+    expect(() => c2.family('queue_info')).toThrow(/released/);
+  });
+});

@@ -12,10 +12,10 @@
 import { z } from 'zod';
 import { emptyMeansUnset, queueCommon, thresholds, windowsSchema } from '../../config/fields.js';
 import { formatDuration } from '../../config/durations.js';
-import type { Reply } from '../../redis/command.js';
+import type { Command, Reply } from '../../redis/command.js';
 import { array, attempt, counterValue, int, parseJsonObject, parseTimestampMs, stringOrNull } from '../replies.js';
 import { put, series } from '../series.js';
-import { clock, type PlannedCommand, type ReadStep, type SampleSink, type Series } from '../types.js';
+import { clock, type FollowUp, type PlannedCommand, type ReadStep, type SampleSink, type Series } from '../types.js';
 import { defineFramework, findByPattern } from './framework.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
@@ -91,10 +91,10 @@ export function readTimeline(
   sink: SampleSink,
   windowSeries: readonly Series[] = timelineSeries(q, framework),
 ): void {
-  const newest = array(replies[0], `ZRANGE ${q.timeline} -1 -1`);
+  const newest = array(replies[0], 'ZRANGE', q.timeline, '-1 -1');
   const inMs = newest.length >= 2 && Number(newest[1]) > MS_SCORE;
   for (let i = 0; i < q.windows.length; i++) {
-    const count = int(replies[1 + 2 * i + (inMs ? 1 : 0)], `ZCOUNT ${q.timeline}`);
+    const count = int(replies[1 + 2 * i + (inMs ? 1 : 0)], 'ZCOUNT', q.timeline);
     put(sink, windowSeries[i]!, count);
   }
 }
@@ -111,6 +111,69 @@ interface CounterRead {
   readonly what: string;
 }
 
+/**
+ * LLEN and LINDEX of the oldest element; the carry is that element (a task
+ * id) when its body lives in `details`, read by {@link DetailsAge}. Objects
+ * of a class rather than closures: every list queue has one (issue 14: a
+ * closure and its context per queue were ~2× the memory of these fields).
+ */
+class ListHeadStep implements ReadStep<string> {
+  readonly commands: readonly PlannedCommand[];
+  readonly then: DetailsAge | undefined;
+
+  constructor(
+    private readonly key: string,
+    oldestAt: 'head' | 'tail',
+    private readonly details: string | undefined,
+    private readonly waiting: Series,
+    private readonly age: Series,
+  ) {
+    this.commands = [
+      ['LLEN', key],
+      ['LINDEX', key, oldestAt === 'head' ? 0 : -1],
+    ];
+    this.then = details !== undefined ? new DetailsAge(details, age) : undefined;
+  }
+
+  read(replies: readonly Reply[], sink: SampleSink, nowMs: number): string | undefined {
+    put(sink, this.waiting, int(replies[0], 'LLEN', this.key));
+    const oldest = stringOrNull(replies[1], 'LINDEX', this.key);
+    if (oldest === null) {
+      put(sink, this.age, 0);
+      return undefined;
+    }
+    if (this.details !== undefined) return oldest;
+    // Without a details hash the element itself may be the task JSON.
+    const ts = createdAtMs(oldest);
+    if (ts !== undefined) put(sink, this.age, ageSeconds(nowMs, ts));
+    return undefined;
+  }
+}
+
+/** The follow-up of {@link ListHeadStep}: HGET `details` <oldest id> → the oldest task's age. */
+class DetailsAge implements FollowUp<string> {
+  constructor(
+    private readonly details: string,
+    private readonly age: Series,
+  ) {}
+
+  commands(oldest: string): readonly Command[] {
+    return [['HGET', this.details, oldest]];
+  }
+
+  read(replies: readonly Reply[], _oldest: string, sink: SampleSink, nowMs: number): void {
+    const body = stringOrNull(replies[0], 'HGET', this.details);
+    // The head id may have been popped between the batches; its age is then unknown this scrape.
+    if (body === null) return;
+    const ts = createdAtMs(body);
+    if (ts === undefined) {
+      sink.fail(`HGET ${this.details} <head id>: task has no readable created_at`);
+      return;
+    }
+    put(sink, this.age, ageSeconds(nowMs, ts));
+  }
+}
+
 export const listLayout: QueueLayout<ListQueue> = {
   framework: 'list',
   steps(q) {
@@ -121,42 +184,7 @@ export const listLayout: QueueLayout<ListQueue> = {
     const steps: ReadStep[] = [];
     const details = q.details;
 
-    /** Carry: the oldest element (a task id) whose body the second batch reads from `details`. */
-    const head: ReadStep<string> = {
-      commands: [
-        ['LLEN', q.key],
-        ['LINDEX', q.key, q.oldestAt === 'head' ? 0 : -1],
-      ],
-      read(replies, sink, nowMs) {
-        const waiting = int(replies[0], `LLEN ${q.key}`);
-        put(sink, waitingSeries, waiting);
-        const oldest = stringOrNull(replies[1], `LINDEX ${q.key}`);
-        if (oldest === null) {
-          put(sink, ageSeries, 0);
-          return undefined;
-        }
-        if (details) return oldest;
-        // Without a details hash the element itself may be the task JSON.
-        const ts = createdAtMs(oldest);
-        if (ts !== undefined) put(sink, ageSeries, ageSeconds(nowMs, ts));
-        return undefined;
-      },
-      then: {
-        commands: (oldest) => [['HGET', details ?? '', oldest]],
-        read(r, _oldest, sink, nowMs) {
-          const body = stringOrNull(r[0], `HGET ${details}`);
-          // The head id may have been popped between the batches; its age is then unknown this scrape.
-          if (body === null) return;
-          const ts = createdAtMs(body);
-          if (ts === undefined) {
-            sink.fail(`HGET ${details} <head id>: task has no readable created_at`);
-            return;
-          }
-          put(sink, ageSeries, ageSeconds(nowMs, ts));
-        },
-      },
-    };
-    steps.push(head);
+    steps.push(new ListHeadStep(q.key, q.oldestAt, details, waitingSeries, ageSeries));
 
     // Each count has two sources; the first configured one is read (a SET / HASH size, or a GET counter).
     const commands: PlannedCommand[] = [];

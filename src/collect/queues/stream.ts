@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { queueCommon, thresholds } from '../../config/fields.js';
 import type { Command, Reply } from '../../redis/command.js';
-import { array, attempt, flatMap, int, nextStreamId, streamIdMs, value } from '../replies.js';
+import { array, attempt, describe, field, fieldList, int, nextStreamId, streamIdMs, value } from '../replies.js';
 import { put, series } from '../series.js';
 import { ReplyError, type Series, type PlannedCommand, type ReadStep, type SampleSink } from '../types.js';
 import { defineFramework, findByPattern } from './framework.js';
@@ -43,9 +43,10 @@ export interface GroupInfo {
   lag: number | undefined;
 }
 
-function num(v: unknown, what: string): number {
+/** A field value that must be a number (message parts as in `describe`). */
+function num(v: unknown, what: string, key?: string, tail?: string): number {
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n)) throw new ReplyError(`${what}: not a number`);
+  if (!Number.isFinite(n)) throw new ReplyError(`${describe(what, key, tail)}: not a number`);
   return n;
 }
 
@@ -53,14 +54,14 @@ function num(v: unknown, what: string): number {
 export function parseGroups(reply: unknown, key: string): GroupInfo[] {
   if (!Array.isArray(reply)) throw new ReplyError(`XINFO GROUPS ${key}: expected an array reply`);
   return reply.map((g) => {
-    const m = flatMap(g, `XINFO GROUPS ${key}`);
-    const lag = m.get('lag');
+    const m = fieldList(g, 'XINFO GROUPS', key);
+    const lag = field(m, 'lag');
     return {
-      name: String(m.get('name')),
-      consumers: num(m.get('consumers'), `XINFO GROUPS ${key} consumers`),
-      pending: num(m.get('pending'), `XINFO GROUPS ${key} pending`),
-      lastDeliveredId: String(m.get('last-delivered-id') ?? '0-0'),
-      lag: lag === null || lag === undefined ? undefined : num(lag, `XINFO GROUPS ${key} lag`),
+      name: String(field(m, 'name')),
+      consumers: num(field(m, 'consumers'), 'XINFO GROUPS', key, 'consumers'),
+      pending: num(field(m, 'pending'), 'XINFO GROUPS', key, 'pending'),
+      lastDeliveredId: String(field(m, 'last-delivered-id') ?? '0-0'),
+      lag: lag === null || lag === undefined ? undefined : num(lag, 'XINFO GROUPS', key, 'lag'),
     };
   });
 }
@@ -80,6 +81,14 @@ interface GroupSeries {
   readonly waiting: Series;
   readonly oldestPending: Series;
   readonly age: Series;
+  /** Its consumers' series, by consumer name (see `consumerSeries`). */
+  readonly consumerCache: Map<string, ConsumerSeries>;
+}
+
+/** The series of one consumer of a group. */
+interface ConsumerSeries {
+  readonly pending: Series;
+  readonly idle: Series;
 }
 
 /** Groups remembered per stream before the cache starts over (bounds memory for group churn). */
@@ -125,6 +134,7 @@ export const streamLayout: QueueLayout<StreamQueue> = {
           waiting: series('queue_tasks', { ...labels, state: 'waiting', group: name }),
           oldestPending: series('queue_stream_group_oldest_pending_age_seconds', gl),
           age: series('queue_oldest_task_age_seconds', { ...labels, group: name }),
+          consumerCache: new Map(),
         };
         groupCache.set(name, g);
       }
@@ -144,20 +154,20 @@ export const streamLayout: QueueLayout<StreamQueue> = {
           put(sink, groupsSeries, 0);
           return undefined;
         }
-        const info = flatMap(value(replies[0], `XINFO STREAM ${key}`), `XINFO STREAM ${key}`);
-        put(sink, lengthSeries, num(info.get('length'), `XINFO STREAM ${key} length`));
-        put(sink, groupsSeries, num(info.get('groups'), `XINFO STREAM ${key} groups`));
-        const added = info.get('entries-added');
+        const info = fieldList(value(replies[0], 'XINFO STREAM', key), 'XINFO STREAM', key);
+        put(sink, lengthSeries, num(field(info, 'length'), 'XINFO STREAM', key, 'length'));
+        put(sink, groupsSeries, num(field(info, 'groups'), 'XINFO STREAM', key, 'groups'));
+        const added = field(info, 'entries-added');
         if (added !== undefined && added !== null) {
-          const n = num(added, `XINFO STREAM ${key} entries-added`);
+          const n = num(added, 'XINFO STREAM', key, 'entries-added');
           put(sink, addedSeries, n);
           put(sink, enqueuedSeries, n);
         }
-        const lastId = info.get('last-generated-id');
+        const lastId = field(info, 'last-generated-id');
         const lastMs = typeof lastId === 'string' ? streamIdMs(lastId) : undefined;
         if (lastMs !== undefined && lastId !== '0-0') put(sink, lastSeries, lastMs / 1000);
 
-        let groups = parseGroups(value(replies[1], `XINFO GROUPS ${key}`), key);
+        let groups = parseGroups(value(replies[1], 'XINFO GROUPS', key), key);
         if (q.groups.length > 0) {
           const wanted = new Set(q.groups);
           for (const name of wanted) {
@@ -206,7 +216,7 @@ export const streamLayout: QueueLayout<StreamQueue> = {
             if (r.pending) readPending(replies[i++], q, r, sink, nowMs);
             if (r.pending) readIdle(replies[i++], q, r, sink);
             if (r.undelivered) readUndelivered(replies[i++], q, r, sink, nowMs);
-            if (r.consumers) readConsumers(replies[i++], q, r.group, sink);
+            if (r.consumers) readConsumers(replies[i++], q, r, sink);
           }
         },
       },
@@ -246,7 +256,7 @@ function readIdle(reply: Reply | undefined, q: StreamQueue, r: GroupReads, sink:
     put(sink, r.series.active, g.pending);
     return;
   }
-  const entries = attempt(sink, array, reply, `XPENDING ${q.key} ${g.name} IDLE ${q.latencyThreshold}`);
+  const entries = attempt(sink, array, reply, 'XPENDING IDLE', q.key, g.name);
   if (!entries) return;
   const stuck = Math.min(entries.length, g.pending);
   put(sink, r.series.active, g.pending - stuck);
@@ -255,7 +265,7 @@ function readIdle(reply: Reply | undefined, q: StreamQueue, r: GroupReads, sink:
 
 /** XPENDING summary `[count, smallest id, greatest id, [[consumer, count]…]]` → oldest pending age. */
 function readPending(reply: Reply | undefined, q: StreamQueue, r: GroupReads, sink: SampleSink, nowMs: number): void {
-  const summary = attempt(sink, array, reply, `XPENDING ${q.key} ${r.group.name}`);
+  const summary = attempt(sink, array, reply, 'XPENDING', q.key, r.group.name);
   if (!summary) return;
   const smallest = summary[1];
   const ms = typeof smallest === 'string' ? streamIdMs(smallest) : undefined;
@@ -265,7 +275,7 @@ function readPending(reply: Reply | undefined, q: StreamQueue, r: GroupReads, si
 /** XRANGE of the first entry after last-delivered-id → the oldest undelivered entry's age. */
 function readUndelivered(reply: Reply | undefined, q: StreamQueue, r: GroupReads, sink: SampleSink, nowMs: number): void {
   const g = r.group;
-  const entries = attempt(sink, array, reply, `XRANGE ${q.key}`);
+  const entries = attempt(sink, array, reply, 'XRANGE', q.key);
   if (!entries) return;
   const first = entries[0];
   const id = Array.isArray(first) ? first[0] : undefined;
@@ -276,17 +286,30 @@ function readUndelivered(reply: Reply | undefined, q: StreamQueue, r: GroupReads
 }
 
 /** XINFO CONSUMERS → per consumer pending and idle time. */
-function readConsumers(reply: Reply | undefined, q: StreamQueue, g: GroupInfo, sink: SampleSink): void {
+function readConsumers(reply: Reply | undefined, q: StreamQueue, r: GroupReads, sink: SampleSink): void {
+  const g = r.group;
   try {
-    for (const c of array(reply, `XINFO CONSUMERS ${q.key} ${g.name}`)) {
-      const m = flatMap(c, `XINFO CONSUMERS ${q.key} ${g.name}`);
-      const cl = { stream: q.key, group: g.name, consumer: String(m.get('name')) };
-      sink.add('queue_stream_consumer_pending', cl, num(m.get('pending'), 'XINFO CONSUMERS pending'));
-      sink.add('queue_stream_consumer_idle_seconds', cl, num(m.get('idle'), 'XINFO CONSUMERS idle') / 1000);
+    for (const c of array(reply, 'XINFO CONSUMERS', q.key, g.name)) {
+      const m = fieldList(c, 'XINFO CONSUMERS', q.key, g.name);
+      const cs = consumerSeries(r.series, q.key, g.name, String(field(m, 'name')));
+      put(sink, cs.pending, num(field(m, 'pending'), 'XINFO CONSUMERS', q.key, 'pending'));
+      put(sink, cs.idle, num(field(m, 'idle'), 'XINFO CONSUMERS', q.key, 'idle') / 1000);
     }
   } catch (err) {
     sink.fail((err as Error).message);
   }
+}
+
+/** The series of one consumer of a group, built the first time it is seen (the group's cache, bounded like the groups'). */
+function consumerSeries(gs: GroupSeries, key: string, group: string, consumer: string): ConsumerSeries {
+  let cs = gs.consumerCache.get(consumer);
+  if (!cs) {
+    if (gs.consumerCache.size >= MAX_CACHED_GROUPS) gs.consumerCache.clear();
+    const cl = { stream: key, group, consumer };
+    cs = { pending: series('queue_stream_consumer_pending', cl), idle: series('queue_stream_consumer_idle_seconds', cl) };
+    gs.consumerCache.set(consumer, cs);
+  }
+  return cs;
 }
 
 /**

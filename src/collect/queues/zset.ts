@@ -42,12 +42,12 @@ export const zsetLayout: QueueLayout<ZsetQueue> = {
         ['ZCOUNT', key, clock('ms', 0, true), '+inf'],
       ],
       read(replies, sink, nowMs) {
-        const first = array(replies[0], `ZRANGE ${key} 0 0`);
+        const first = array(replies[0], 'ZRANGE', key, '0 0');
         const earliest = first.length >= 2 ? Number(first[1]) : undefined;
         const inMs = earliest !== undefined && earliest > MS_SCORE;
         const base = inMs ? 3 : 1;
-        put(sink, waiting, int(replies[base], `ZCOUNT ${key}`));
-        put(sink, scheduled, int(replies[base + 1], `ZCOUNT ${key}`));
+        put(sink, waiting, int(replies[base], 'ZCOUNT', key));
+        put(sink, scheduled, int(replies[base + 1], 'ZCOUNT', key));
         const earliestMs = earliest === undefined || !Number.isFinite(earliest) ? undefined : inMs ? earliest : earliest * 1000;
         put(sink, age, earliestMs === undefined || earliestMs > nowMs ? 0 : ageSeconds(nowMs, earliestMs));
         return undefined;
