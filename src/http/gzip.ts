@@ -46,6 +46,21 @@ export function deflatePart(text: string | Buffer, level = METRICS_GZIP_LEVEL): 
 const JOIN_BELOW_BYTES = 64 * 1024;
 
 /**
+ * Where runs of small pieces are joined before deflating; reused by every
+ * call (deflateRawSync is done with its input when it returns), so a
+ * multi-megabyte page leaves no joined copies behind for the next full GC.
+ */
+let joinScratch = Buffer.allocUnsafeSlow(2 * JOIN_BELOW_BYTES);
+
+/** `run` (under 2 × {@link JOIN_BELOW_BYTES} bytes in all) copied end to end into the scratch buffer. */
+function joined(run: readonly Buffer[], bytes: number): Buffer {
+  if (joinScratch.length < bytes) joinScratch = Buffer.allocUnsafeSlow(bytes);
+  let at = 0;
+  for (const piece of run) at += piece.copy(joinScratch, at);
+  return joinScratch.subarray(0, bytes);
+}
+
+/**
  * {@link deflatePart} of the concatenation of `pieces`, without building it:
  * runs of small pieces are joined (under {@link JOIN_BELOW_BYTES}), large ones
  * are deflated where they are. Each run is its own raw DEFLATE stream ending
@@ -61,7 +76,7 @@ export function deflateParts(pieces: readonly Buffer[], level = METRICS_GZIP_LEV
   let runBytes = 0;
   const flush = (): void => {
     if (runBytes === 0) return;
-    const data = run.length === 1 ? run[0]! : Buffer.concat(run, runBytes);
+    const data = run.length === 1 ? run[0]! : joined(run, runBytes);
     out.push(deflateRawSync(data, { level, finishFlush: constants.Z_FULL_FLUSH }));
     // never crc32 an empty buffer (see gzipJoin): runBytes > 0 here
     crc = crc32(data, crc);

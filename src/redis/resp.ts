@@ -236,8 +236,12 @@ export class RespParser {
     this.limits = { ...DEFAULT_RESP_LIMITS, ...limits };
   }
 
+  /** Times {@link reset} was called (a reply handler may reset the parser mid-chunk). */
+  private resets = 0;
+
   /** Forgets any partial reply (after the connection was dropped). */
   reset(): void {
+    this.resets++;
     this.buf = EMPTY;
     this.pos = 0;
     this.dropFrames();
@@ -286,8 +290,11 @@ export class RespParser {
       this.pos = 0;
       if (this.skipDone()) return;
     } else if (this.bulkLen >= 0) {
-      this.bulkChunks.push(this.transient ? Buffer.from(chunk) : chunk);
-      this.bulkHave += chunk.length;
+      // Only the bytes the bulk string still needs are joined: the rest of the chunk is parsed where it is.
+      const need = this.bulkLen + 2 - this.bulkHave;
+      const part = chunk.length > need ? chunk.subarray(0, need) : chunk;
+      this.bulkChunks.push(this.transient ? Buffer.from(part) : part);
+      this.bulkHave += part.length;
       if (this.bulkHave < this.bulkLen + 2) return;
       const joined = Buffer.concat(this.bulkChunks, this.bulkHave);
       const len = this.bulkLen;
@@ -295,11 +302,22 @@ export class RespParser {
       this.bulkHave = 0;
       this.bulkLen = -1;
       if (joined[len] !== CR || joined[len + 1] !== LF) throw new RespProtocolError('bulk string not terminated by CRLF');
-      this.buf = joined;
-      this.pos = len + 2;
-      if (this.deliver(bulkValue(joined, 0, len))) return;
+      this.buf = EMPTY;
+      this.pos = 0;
+      if (this.deliverAndGoOn(bulkValue(joined, 0, len))) this.take(chunk.subarray(part.length));
+      return;
     } else if (this.pos < this.buf.length) {
-      // An unfinished header line: short (at most MAX_LINE_BYTES), so copying it is cheap.
+      // An unfinished header line: complete it from the chunk's first bytes (a header is at most
+      // MAX_LINE_BYTES) and parse the rest of the chunk where it is, instead of copying it all.
+      const lf = chunk.indexOf(LF);
+      if (lf >= 0 && lf + 1 < chunk.length) {
+        this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk.subarray(0, lf + 1)]);
+        this.pos = 0;
+        const resets = this.resets;
+        this.parse();
+        if (this.resets === resets) this.take(chunk.subarray(lf + 1));
+        return;
+      }
       this.buf = Buffer.concat([this.buf.subarray(this.pos), chunk]);
       this.pos = 0;
     } else {
@@ -351,6 +369,13 @@ export class RespParser {
   private dropFrames(): void {
     for (let d = 0; d < this.depth; d++) this.frames[d]!.items = NO_ITEMS;
     this.depth = 0;
+  }
+
+  /** {@link deliver}, answering whether parsing may go on (false when `onReply` reset the parser). */
+  private deliverAndGoOn(value: RespValue): boolean {
+    const resets = this.resets;
+    this.deliver(value);
+    return this.resets === resets;
   }
 
   /** Stops keeping the current top-level reply: what was built is dropped, the rest will be counted only. */
