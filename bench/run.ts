@@ -78,7 +78,7 @@ const OPTS = {
   scaleExporterMax: envInt('BENCH_SCALE_EXPORTER_MAX', 50_000),
   delayMs: envInt('BENCH_DELAY_MS', 1),
   skipReference: envFlag('BENCH_SKIP_REFERENCE'),
-  warmup: 2,
+  warmup: envInt('BENCH_WARMUP', 2),
 };
 
 /** issue 14, "Done when". */
