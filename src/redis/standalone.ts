@@ -42,6 +42,15 @@ export class StandaloneExecutor implements BatchExecutor {
   private readonly raw: RawRedisConnection;
   private readonly name: string;
   private readonly outage = new Outage();
+  /** Planned batches encoded (see {@link exec}); an entry goes with its array. */
+  private readonly packed = new WeakMap<readonly RoutedCommand[], PackedBatch>();
+  /** Payload buffer reused by the planned batches whose varying commands are spliced in per scrape. */
+  private scratch: Buffer | undefined;
+  /** True from a scratch payload's write until the socket has taken it (a batch can time out before). */
+  private scratchBusy = false;
+  private readonly scratchWritten = (): void => {
+    this.scratchBusy = false;
+  };
 
   /** @throws Error when `cfg.url` cannot be parsed (the message has no credentials). */
   constructor(private readonly cfg: RedisConfig, private readonly log: Logger) {
@@ -92,16 +101,6 @@ export class StandaloneExecutor implements BatchExecutor {
     }
     return result;
   }
-
-  /** Planned batches encoded (see {@link exec}); an entry goes with its array. */
-  private readonly packed = new WeakMap<readonly RoutedCommand[], PackedBatch>();
-  /** Payload buffer reused by the planned batches whose varying commands are spliced in per scrape. */
-  private scratch: Buffer | undefined;
-  /** True from a scratch payload's write until the socket has taken it (a batch can time out before). */
-  private scratchBusy = false;
-  private readonly scratchWritten = (): void => {
-    this.scratchBusy = false;
-  };
 
   /**
    * The bytes of `commands` (a planned array, checked) for this scrape: the packed bytes as they
