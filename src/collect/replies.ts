@@ -12,20 +12,20 @@ import type { Reply } from '../redis/command.js';
 import { ReplyError, type SampleSink } from './types.js';
 
 /** The text a failure names: `what`, then `key` and `tail` when given, space-separated. */
-export function describe(what: string, key?: string, tail?: string): string {
+export function commandText(what: string, key?: string, tail?: string): string {
   let text = what;
   if (key !== undefined) text += ` ${key}`;
   if (tail !== undefined) text += ` ${tail}`;
   return text;
 }
 
-/** Unwraps a reply; a Redis error reply becomes a ReplyError naming the command ({@link describe}). */
+/** Unwraps a reply; a Redis error reply becomes a ReplyError naming the command ({@link commandText}). */
 export function value(reply: Reply | undefined, what: string, key?: string, tail?: string): unknown {
-  if (!reply) throw new ReplyError(`${describe(what, key, tail)}: no reply`);
+  if (!reply) throw new ReplyError(`${commandText(what, key, tail)}: no reply`);
   const err = reply[0];
   if (err) {
     const msg = err.message.startsWith('WRONGTYPE') ? 'key holds the wrong type' : err.message;
-    throw new ReplyError(`${describe(what, key, tail)}: ${msg}`);
+    throw new ReplyError(`${commandText(what, key, tail)}: ${msg}`);
   }
   return reply[1];
 }
@@ -34,7 +34,7 @@ export function value(reply: Reply | undefined, what: string, key?: string, tail
 export function int(reply: Reply | undefined, what: string, key?: string, tail?: string): number {
   const v = value(reply, what, key, tail);
   if (typeof v === 'number') return v;
-  throw new ReplyError(`${describe(what, key, tail)}: expected an integer reply`);
+  throw new ReplyError(`${commandText(what, key, tail)}: expected an integer reply`);
 }
 
 /**
@@ -63,14 +63,14 @@ export function stringOrNull(reply: Reply | undefined, what: string, key?: strin
   if (typeof v === 'string') return v;
   if (Buffer.isBuffer(v)) return v.toString('utf8');
   if (typeof v === 'number') return String(v);
-  throw new ReplyError(`${describe(what, key, tail)}: expected a string reply`);
+  throw new ReplyError(`${commandText(what, key, tail)}: expected a string reply`);
 }
 
 /** An array reply. */
 export function array(reply: Reply | undefined, what: string, key?: string, tail?: string): unknown[] {
   const v = value(reply, what, key, tail);
   if (Array.isArray(v)) return v;
-  throw new ReplyError(`${describe(what, key, tail)}: expected an array reply`);
+  throw new ReplyError(`${commandText(what, key, tail)}: expected an array reply`);
 }
 
 /**
@@ -88,10 +88,10 @@ export function flatMap(v: unknown, what: string): Map<string, unknown> {
  * Checks a flat `[field, value, field, value…]` reply (XINFO in RESP2) and
  * returns it as it is, to be read with {@link field}: no Map per reply on
  * the scrape path (a 10,000-queue scrape reads thousands of them).
- * @throws ReplyError naming the command ({@link describe}) when `v` is not an even-length array
+ * @throws ReplyError naming the command ({@link commandText}) when `v` is not an even-length array
  */
 export function fieldList(v: unknown, what: string, key?: string, tail?: string): readonly unknown[] {
-  if (!Array.isArray(v) || v.length % 2 !== 0) throw new ReplyError(`${describe(what, key, tail)}: expected a field/value list`);
+  if (!Array.isArray(v) || v.length % 2 !== 0) throw new ReplyError(`${commandText(what, key, tail)}: expected a field/value list`);
   return v;
 }
 

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { queueCommon, thresholds } from '../../config/fields.js';
 import type { Command, Reply } from '../../redis/command.js';
-import { array, attempt, describe, field, fieldList, int, nextStreamId, streamIdMs, value } from '../replies.js';
+import { array, attempt, commandText, field, fieldList, int, nextStreamId, streamIdMs, value } from '../replies.js';
 import { put, series } from '../series.js';
 import { ReplyError, type Series, type PlannedCommand, type ReadStep, type SampleSink } from '../types.js';
 import { defineFramework, findByPattern } from './framework.js';
@@ -43,10 +43,10 @@ export interface GroupInfo {
   lag: number | undefined;
 }
 
-/** A field value that must be a number (message parts as in `describe`). */
+/** A field value that must be a number (message parts as in `commandText`). */
 function num(v: unknown, what: string, key?: string, tail?: string): number {
   const n = typeof v === 'number' ? v : Number(v);
-  if (!Number.isFinite(n)) throw new ReplyError(`${describe(what, key, tail)}: not a number`);
+  if (!Number.isFinite(n)) throw new ReplyError(`${commandText(what, key, tail)}: not a number`);
   return n;
 }
 
