@@ -47,7 +47,7 @@ export class Collection {
     /** Per collector: did it read everything it planned; why not. */
     readonly collectors: ReadonlyMap<string, CollectorOutcome>,
     /** Per family, the whole buffer its lines were written into (what {@link release} hands on). */
-    private readonly storage: ReadonlyMap<string, Buffer> = new Map(),
+    private readonly storage: RecycledBuffers = new Map(),
   ) {}
 
   /**
@@ -62,7 +62,7 @@ export class Collection {
   release(): RecycledBuffers | undefined {
     if (this.released) return undefined;
     this.released = true;
-    return new Map(this.storage);
+    return this.storage;
   }
 
   /** @throws Error when the collection was released (a reader held it past two newer collections). */

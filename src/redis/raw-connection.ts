@@ -111,32 +111,22 @@ export class RawRedisConnection {
    * deadline resolves `ok: false` with the reason on every reply.
    * Commands are not checked here; callers pass read-only ones.
    * @param deadlineMs absolute unix milliseconds.
-   * @param payload the RESP encoding of `commands` when the caller has it already (the standalone
-   *   executor's planned batches); encoded here otherwise
-   * @param written called once the payload has left for the socket, or failed to (the caller may
-   *   reuse a payload buffer from then on; the batch may have resolved before, at its deadline)
    */
-  exec(
-    commands: readonly Command[],
-    deadlineMs: number,
-    onReply?: ReplyConsumer,
-    payload?: Buffer,
-    written?: (err?: Error | null) => void,
-  ): Promise<BatchResult> {
-    const n = commands.length;
-    let bytes: Buffer;
+  exec(commands: readonly Command[], deadlineMs: number, onReply?: ReplyConsumer): Promise<BatchResult> {
+    let payload: Buffer;
     try {
-      bytes = payload ?? encodeCommands(commands);
+      payload = encodeCommands(commands);
     } catch (err) {
-      written?.();
-      return Promise.resolve(failAll(n, (err as Error).message));
+      return Promise.resolve(failAll(commands.length, (err as Error).message));
     }
-    return this.send(n, bytes, hgetallIndexes(commands), deadlineMs, onReply, written);
+    return this.send(commands.length, payload, hgetallIndexes(commands), deadlineMs, onReply);
   }
 
   /**
    * {@link exec} for a batch encoded already: `n` commands in `payload`.
    * @param hgetall indexes of its HGETALL commands (their replies become objects, as ioredis makes them)
+   * @param written called once the payload has left for the socket, or failed to (the caller may
+   *   reuse a payload buffer from then on; the batch may have resolved before, at its deadline)
    */
   send(
     n: number,

@@ -304,7 +304,7 @@ export class RespParser {
       if (joined[len] !== CR || joined[len + 1] !== LF) throw new RespProtocolError('bulk string not terminated by CRLF');
       this.buf = EMPTY;
       this.pos = 0;
-      if (this.deliverAndGoOn(bulkValue(joined, 0, len))) this.take(chunk.subarray(part.length));
+      if (!this.deliver(bulkValue(joined, 0, len))) this.take(chunk.subarray(part.length));
       return;
     } else if (this.pos < this.buf.length) {
       // An unfinished header line: complete it from the chunk's first bytes (a header is at most
@@ -330,18 +330,18 @@ export class RespParser {
   /**
    * Adds a finished value to the array being built (completing enclosing
    * arrays as they fill up) or hands it over as a top-level reply.
-   * @returns true if `onReply` detached this parser's buffer (via reset) and parsing must stop.
+   * @returns true if `onReply` reset this parser (parsing must stop).
    */
   private deliver(value: RespValue): boolean {
     let v = value;
     const frames = this.frames;
     for (;;) {
       if (this.depth === 0) {
-        const buf = this.buf;
+        const resets = this.resets;
         this.replyBytes = 0;
         this.replyElements = 0;
         this.onReply(v);
-        return this.buf !== buf;
+        return this.resets !== resets;
       }
       const top = frames[this.depth - 1]!;
       top.items[top.filled++] = v;
@@ -369,13 +369,6 @@ export class RespParser {
   private dropFrames(): void {
     for (let d = 0; d < this.depth; d++) this.frames[d]!.items = NO_ITEMS;
     this.depth = 0;
-  }
-
-  /** {@link deliver}, answering whether parsing may go on (false when `onReply` reset the parser). */
-  private deliverAndGoOn(value: RespValue): boolean {
-    const resets = this.resets;
-    this.deliver(value);
-    return this.resets === resets;
   }
 
   /** Stops keeping the current top-level reply: what was built is dropped, the rest will be counted only. */
