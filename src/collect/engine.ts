@@ -1,6 +1,7 @@
 /**
  * The scrape engine: plans every collector's read steps, sends them as one
- * pipelined batch per Redis node (plus at most one dependent batch), turns
+ * pipelined batch per Redis node (plus one dependent wave of follow-ups,
+ * pipelined behind it while its replies arrive: follow-ups.ts), turns
  * replies into samples, and runs the MySQL collector alongside. Concurrent
  * scrapes share the in-flight collection; `scrape.cacheFor` reuses a finished
  * one for a while. A failing source never fails the collection.
@@ -11,6 +12,7 @@ import { Outage, SeenOnce } from '../log-once.js';
 import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder, type RecycledBuffers } from './collection.js';
 import type { CollectorRun } from './execute.js';
+import { FollowUpWave, type WaveBatch } from './follow-ups.js';
 import { ReplyError, resolveCommand, type PlannedCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
@@ -317,37 +319,39 @@ export class ScrapeEngine {
     const failures: (string | undefined)[] = [];
     const plan = this.plan(collectors, failures);
     failures.forEach((f, i) => f !== undefined && runs[i]!.sink.fail(f));
+    const tally = { commands: 0 };
+    // Two waves at most: the first batch, and the follow-ups its replies ask for, sent while
+    // the rest of the first batch is still arriving (see FollowUpWave).
+    const wave = new FollowUpWave<Pending>((items) =>
+      this.batch(
+        runs, items.length, (i) => items[i]!.commands.length, (i) => items[i]!.collector, deadlineMs, tally,
+        (i, replies) => this.readFollowUp(runs, items[i]!, replies, nowMs), pendingRouted(items),
+      ));
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
-    const pending: Pending[] = [];
     const { local, localOwners, sent, sentOwners } = plan;
-    for (let i = 0; i < local.length; i++) this.readFirst(runs, localOwners[i]!, local[i]!, NO_REPLIES, nowMs, pending);
-    // Two batches at most: the first, and the follow-ups its replies asked for.
-    const tally = { commands: 0, roundtrips: 0 };
+    for (let i = 0; i < local.length; i++) this.readFirst(runs, localOwners[i]!, local[i]!, NO_REPLIES, nowMs, wave);
     // The keys of a timed command are not clocked: only the command changes (same routing).
     for (const t of plan.timed) t.entry.command = resolveCommand(t.planned, nowMs);
-    let up = await this.batch(
+    const first = await this.batch(
       runs, sent.length, (i) => sent[i]!.commands.length, (i) => sentOwners[i]!, deadlineMs, tally,
-      (i, replies) => this.readFirst(runs, sentOwners[i]!, sent[i]!, replies, nowMs, pending), plan.routed, true,
+      (i, replies) => this.readFirst(runs, sentOwners[i]!, sent[i]!, replies, nowMs, wave), plan.routed, true,
     );
-    if (up) {
-      up = await this.batch(
-        runs, pending.length, (i) => pending[i]!.commands.length, (i) => pending[i]!.collector, deadlineMs, tally,
-        (i, replies) => this.readFollowUp(runs, pending[i]!, replies, nowMs), pendingRouted(pending),
-      );
-    }
+    if (!first.up) wave.abandon();
+    const second = await wave.settle();
+    const up = first.up && second.up;
     // The Redis collectors share the batches: each one's time is the whole Redis part's.
     for (const run of runs) run.end();
     builder.add('redis_up', {}, up ? 1 : 0);
     builder.add('queuescope_scrape_redis_commands', {}, tally.commands);
-    builder.add('queuescope_scrape_redis_roundtrips', {}, tally.roundtrips);
+    builder.add('queuescope_scrape_redis_roundtrips', {}, first.roundtrips + second.roundtrips);
   }
 
   /**
    * Sends `routed` (the commands of items `0 … count-1`, in order, `countOf(i)` each)
    * as one batch and hands each item its replies; a batch that fails as a
-   * whole is charged to every item's collector.
-   * @returns false when the batch failed (Redis is down for this scrape)
+   * whole is charged to every item's collector. Adds its commands to `tally`.
+   * @returns `up: false` when the batch failed (Redis is down for this scrape), and the pipelines it took
    */
   private async batch(
     runs: readonly CollectorRun[],
@@ -355,7 +359,7 @@ export class ScrapeEngine {
     countOf: (i: number) => number,
     collectorOf: (i: number) => number,
     deadlineMs: number,
-    tally: { commands: number; roundtrips: number },
+    tally: { commands: number },
     read: (i: number, replies: readonly Reply[]) => void,
     routed: readonly RoutedCommand[],
     /**
@@ -364,8 +368,8 @@ export class ScrapeEngine {
      * PING: its answer decides redis_up, and no item reads it.
      */
     first = false,
-  ): Promise<boolean> {
-    if (count === 0 && !first) return true;
+  ): Promise<WaveBatch> {
+    if (count === 0 && !first) return { up: true, roundtrips: 0 };
     const skip = first ? 1 : 0;
     let pingReply: Reply | undefined;
     let refused = false;
@@ -413,31 +417,31 @@ export class ScrapeEngine {
       result = failAll(routed.length, (err as Error).message);
     }
     tally.commands += routed.length;
-    tally.roundtrips += result.roundtrips;
+    const { roundtrips } = result;
     const failure = !result.ok ? (result.error ?? 'unknown error') : first ? notServing(result.streamed ? pingReply : result.replies[0]) : undefined;
     if (failure !== undefined) {
       if (first && this.redisDown.fail(failure)) this.opts.log.warn({ reason: failure }, 'redis is unreachable: redis_up 0');
       batchFailed(runs, count, collectorOf, failure);
-      return false;
+      return { up: false, roundtrips };
     }
     if (first && this.redisDown.recover()) this.opts.log.info('redis answers again: redis_up 1');
-    if (result.streamed) return true;
+    if (result.streamed) return { up: true, roundtrips };
     let offset = skip;
     for (let i = next; i < count; i++) {
       const n = countOf(i);
       read(i, result.replies.slice(offset, offset + n));
       offset += n;
     }
-    return true;
+    return { up: true, roundtrips };
   }
 
-  /** Reads a first-batch step into its collector's run; a carry with a follow-up joins `pending`. */
-  private readFirst(runs: readonly CollectorRun[], collector: number, step: ReadStep, replies: readonly Reply[], nowMs: number, pending: Pending[]): void {
+  /** Reads a first-batch step into its collector's run; a carry with a follow-up joins the `wave`. */
+  private readFirst(runs: readonly CollectorRun[], collector: number, step: ReadStep, replies: readonly Reply[], nowMs: number, wave: FollowUpWave<Pending>): void {
     const run = runs[collector]!;
     try {
       const carry = step.read(replies, run.sink, nowMs);
       if (carry === undefined || !step.then) return;
-      pending.push({ collector, step, carry, commands: step.then.commands(carry) });
+      wave.add({ collector, step, carry, commands: step.then.commands(carry) });
     } catch (err) {
       this.readFailed(run, err);
     }

@@ -14,7 +14,9 @@ import { listLayout, type ListQueue } from '../../src/collect/queues/list.js';
 import { streamLayout, type StreamQueue } from '../../src/collect/queues/stream.js';
 import { zsetLayout, type ZsetQueue } from '../../src/collect/queues/zset.js';
 import type { ComponentConfig } from '../../src/config/schema.js';
-import { SingleNodeExecutor } from '../../src/redis/batch.js';
+import { configSchema } from '../../src/config/schema.js';
+import { SingleNodeExecutor, type BatchExecutor } from '../../src/redis/batch.js';
+import { StandaloneExecutor } from '../../src/redis/standalone.js';
 import { parseExposition, seriesKey } from '../helpers/exposition.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
@@ -308,13 +310,67 @@ describe('bad data', () => {
 });
 
 describe('round trips', () => {
-  it('sends every layout in one pipeline plus one dependent batch', async () => {
+  it('sends every layout in one pipeline plus one dependent wave', async () => {
     const before = Number((await redis.client.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
     const m = await scrape();
     const after = Number((await redis.client.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
     expect(m.get(seriesKey('queuescope_scrape_redis_roundtrips'))).toBe(2);
     // The INFO call itself counts once.
     expect(after - before - 1).toBe(m.get(seriesKey('queuescope_scrape_redis_commands')));
+  });
+
+  it('pipelines the follow-ups behind the first batch while its replies arrive, and still counts two round trips', async () => {
+    // 1,500 queues whose head ids are 300 bytes: ~450 KiB of first-batch replies, several socket
+    // reads, so follow-ups (HGET of each head task's details) can go out before the first batch ends.
+    const r = redis.client;
+    const many: ListQueue[] = [];
+    const created = new Map<string, number>();
+    const load = r.pipeline();
+    for (let q = 0; q < 1500; q++) {
+      const id = `${'x'.repeat(290)}-${q}`;
+      const at = NOW_S - 100 - q;
+      created.set(`bulk-${q}`, at);
+      load.rpush(`bulk:${q}`, id);
+      load.hset(`bulk:${q}:details`, id, JSON.stringify({ created_at: at }));
+      many.push({ name: `bulk-${q}`, type: 'list', key: `bulk:${q}`, oldestAt: 'head', details: `bulk:${q}:details`, windows: [60_000], backlogThreshold: 1000, latencyThreshold: 300_000 });
+    }
+    await load.exec();
+    const standalone = new StandaloneExecutor(configSchema.parse({ redis: { url: redis.url } }).redis, log);
+    // Records when each batch was sent and settled, relative to the first batch.
+    const events: string[] = [];
+    const executor: BatchExecutor = {
+      exec: async (commands, deadlineMs, onReply, planned) => {
+        const name = planned ? 'first' : 'follow-up';
+        events.push(`${name} sent`);
+        const result = await standalone.exec(commands, deadlineMs, onReply, planned);
+        events.push(`${name} settled`);
+        return result;
+      },
+      scanKeys: (opts, onKeys) => standalone.scanKeys(opts, onKeys),
+      close: () => standalone.close(),
+    };
+    const e = new ScrapeEngine({ executor, collectors: () => [new LayoutCollector(listLayout, () => many)], cacheForMs: 0, log });
+    try {
+      await e.collect(Date.now() + 5000); // connects
+      events.length = 0;
+      const before = Number((await r.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+      const c = await e.collect(Date.now() + 5000);
+      const after = Number((await r.info('stats')).match(/total_commands_processed:(\d+)/)![1]);
+      expect(events.indexOf('follow-up sent')).toBeGreaterThan(0);
+      expect(events.indexOf('follow-up sent')).toBeLessThan(events.indexOf('first settled'));
+      expect(events.filter((x) => x === 'follow-up sent').length).toBeGreaterThan(1);
+      expect(c.value('redis_up')).toBe(1);
+      expect(c.value('queuescope_scrape_redis_roundtrips')).toBe(2);
+      expect(after - before - 1).toBe(c.value('queuescope_scrape_redis_commands'));
+      const nowS = Date.now() / 1000;
+      for (const [queue, at] of created) {
+        const age = c.value('queue_oldest_task_age_seconds', { queue, framework: 'list' })!;
+        expect(Math.abs(age - (nowS - at))).toBeLessThan(5);
+      }
+    } finally {
+      await e.drain();
+      await standalone.close();
+    }
   });
 
   it('waits for a connection attempt in progress instead of reporting Redis down', async () => {
