@@ -149,6 +149,8 @@ interface BuildingFamily {
   readonly help: string;
   /** Lines written so far: `buf[0, len)`. */
   buf: Buffer;
+  /** `buf` as a DataView (replaced with it). */
+  view: DataView;
   len: number;
   count: number;
   /** Label texts already written (duplicates keep the first value). */
@@ -169,6 +171,12 @@ function reserve(fam: BuildingFamily, n: number): void {
   const next = Buffer.allocUnsafe(size);
   fam.buf.copy(next, 0, 0, fam.len);
   fam.buf = next;
+  fam.view = viewOf(next);
+}
+
+/** A DataView over all of `bytes`. */
+function viewOf(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Writes `value` and the line's `\n` (integers digit by digit; others as {@link formatValue}, ASCII). */
@@ -195,7 +203,7 @@ function newFamily(name: string, type: MetricType, help: string, hint = 0, recyc
   // A little headroom over last time's size: a few more queues or longer values do not reallocate.
   const size = hint > 0 ? Math.ceil(hint * 1.05) + INITIAL_FAMILY_BYTES : INITIAL_FAMILY_BYTES;
   const buf = recycled !== undefined && recycled.length >= size ? recycled : Buffer.allocUnsafe(size);
-  return { name, type, help, buf, len: 0, count: 0, seen: new Set() };
+  return { name, type, help, buf, view: viewOf(buf), len: 0, count: 0, seen: new Set() };
 }
 
 /**
@@ -284,12 +292,18 @@ export class CollectionBuilder {
     const { slab, start, end } = series;
     reserve(fam, end - start);
     const buf = fam.buf;
-    if (end - start <= 128) {
-      // A prefix is tens of bytes: a byte loop costs about what a view and a native copy
-      // cost (profiled at 10,000 queues: ~6 ms per scrape either way) and allocates
-      // nothing, where a view per series was 2.4 MiB of garbage per scrape.
+    if (end - start <= 256) {
+      // A prefix is tens of bytes: copied four at a time through DataViews made once per
+      // slab and family buffer. It allocates nothing (a subarray view per series was
+      // 2.4 MiB of garbage per 10,000-queue scrape) and takes about a quarter of a byte
+      // loop's time (the byte loop was ~4 ms of a ~40 ms reference scrape; the same
+      // endianness on both sides copies the bytes as they are).
+      const src = series.view;
+      const dst = fam.view;
       let at = fam.len;
-      for (let i = start; i < end; i++) buf[at++] = slab[i]!;
+      let i = start;
+      for (; i + 4 <= end; i += 4, at += 4) dst.setUint32(at, src.getUint32(i, true), true);
+      for (; i < end; i++) buf[at++] = slab[i]!;
       fam.len = at;
     } else {
       buf.set(slab.subarray(start, end), fam.len);

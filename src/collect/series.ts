@@ -16,7 +16,11 @@ import type { Labels, SampleSink, Series } from './types.js';
 /** Slab size: big enough that a plan needs few, small enough that a retired plan's slabs are freed with it. */
 const SLAB_BYTES = 64 * 1024;
 
+/** A DataView over all of `bytes`. */
+const viewOf = (bytes: Buffer): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
 let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabView = viewOf(slab);
 let used = 0;
 
 /** The series `family{labels}` (labels in the order given). */
@@ -24,23 +28,27 @@ export function series(family: string, labels: Labels): Series {
   const text = `${family}${labelText(labels)} `;
   const length = Buffer.byteLength(text, 'utf8');
   let into: Buffer;
+  let view: DataView;
   let start: number;
   if (length > SLAB_BYTES / 4) {
     // A very long label set gets a buffer of its own instead of wasting a slab's tail.
     into = Buffer.allocUnsafeSlow(length);
+    view = viewOf(into);
     start = 0;
   } else {
     if (used + length > SLAB_BYTES) {
       slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      slabView = viewOf(slab);
       used = 0;
     }
     into = slab;
+    view = slabView;
     start = used;
     used += length;
   }
   into.write(text, start, length, 'utf8');
   // writtenIn starts as 0 (no builder has that id): every series has one shape from the start
-  return { family, slab: into, start, end: start + length, writtenIn: 0 };
+  return { family, slab: into, view, start, end: start + length, writtenIn: 0 };
 }
 
 /** The line prefix of `s` (`family{labels} `) as text. */

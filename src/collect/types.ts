@@ -35,6 +35,8 @@ export interface Series {
    * 10,000-queue plan holds ~48,000 of them.
    */
   readonly slab: Buffer;
+  /** `slab` as a DataView (one per slab, shared like it): the prefix is copied four bytes at a time. */
+  readonly view: DataView;
   readonly start: number;
   readonly end: number;
   /**
