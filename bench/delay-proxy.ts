@@ -10,11 +10,15 @@
  * traffic on the same connection. For a strict request/response client that is
  * its number of round trips; for a pipelining one it is close to its number of
  * batches (a large pipeline whose replies start before it is fully written can
- * add a few).
+ * add a few, and queuescope's follow-ups go out as several writes while the
+ * first batch's replies arrive: src/collect/follow-ups.ts).
+ *
+ * Chunks are released by a timer thread (precise-timer.ts), not by spinning
+ * the event loop: the proxy shares the machine's cores with what it measures.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { clockMs, PreciseTimer, WAKE_AHEAD_MS } from './precise-timer.js';
 
 export interface DelayProxy {
   readonly port: number;
@@ -25,6 +29,36 @@ export interface DelayProxy {
   close(): Promise<void>;
 }
 
+/**
+ * Wakes the pipes whose head chunk falls due, from one {@link PreciseTimer}
+ * armed for the earliest of them (a pipe that is still early asks again).
+ */
+class Wakeups {
+  // Started with the proxy, so the worker's start-up is not in the first chunks' delay.
+  private timer: PreciseTimer | undefined = new PreciseTimer();
+  private readonly waiting = new Set<DelayedPipe>();
+  private armed = Infinity;
+  private readonly fire = (): void => {
+    this.armed = Infinity;
+    const due = [...this.waiting];
+    this.waiting.clear();
+    for (const pipe of due) pipe.flush();
+  };
+
+  /** Calls `pipe.flush()` once the clock reaches `dueMs` ({@link clockMs}). */
+  wake(pipe: DelayedPipe, dueMs: number): void {
+    this.waiting.add(pipe);
+    if (dueMs >= this.armed) return;
+    this.armed = dueMs;
+    (this.timer ??= new PreciseTimer()).at(dueMs, this.fire);
+  }
+
+  close(): void {
+    void this.timer?.close();
+    this.timer = undefined;
+  }
+}
+
 /** One direction of one connection: a FIFO of chunks released at their due time. */
 class DelayedPipe {
   private readonly queue: { due: number; data: Buffer }[] = [];
@@ -33,10 +67,11 @@ class DelayedPipe {
   constructor(
     private readonly to: Socket,
     private readonly delayMs: number,
+    private readonly wakeups: Wakeups,
   ) {}
 
   push(data: Buffer): void {
-    this.queue.push({ due: performance.now() + this.delayMs, data });
+    this.queue.push({ due: clockMs() + this.delayMs, data });
     if (!this.scheduled) this.schedule();
   }
 
@@ -47,16 +82,15 @@ class DelayedPipe {
       return;
     }
     this.scheduled = true;
-    const wait = head.due - performance.now();
-    // setTimeout is millisecond-granular and measured from the loop's cached
-    // clock, so it can fire early; the last fraction is finished with setImmediate.
-    if (wait >= 1) setTimeout(() => this.flush(), Math.floor(wait));
-    else if (wait > 0) setImmediate(() => this.flush());
+    // Not setTimeout (millisecond-granular, from the loop's cached clock) finished by
+    // setImmediate: that spins the loop and burnt ~20 ms of CPU per reference scrape.
+    if (head.due > clockMs() + WAKE_AHEAD_MS) this.wakeups.wake(this, head.due);
     else this.flush();
   }
 
-  private flush(): void {
-    const now = performance.now();
+  /** Writes the chunks that are due (or within the timer's wake-ahead of it), then waits for the next. */
+  flush(): void {
+    const now = clockMs() + WAKE_AHEAD_MS;
     while (this.queue.length > 0 && this.queue[0]!.due <= now) {
       const { data } = this.queue.shift()!;
       if (!this.to.destroyed) this.to.write(data);
@@ -72,6 +106,7 @@ class DelayedPipe {
  */
 export function startDelayProxy(targetPort: number, delayMs = 1): Promise<DelayProxy> {
   const sockets = new Set<Socket>();
+  const wakeups = new Wakeups();
   let turns = 0;
   const bytes = { up: 0, down: 0 };
   const server: Server = createServer((client) => {
@@ -80,8 +115,8 @@ export function startDelayProxy(targetPort: number, delayMs = 1): Promise<DelayP
     sockets.add(upstream);
     client.setNoDelay(true);
     upstream.setNoDelay(true);
-    const up = new DelayedPipe(upstream, delayMs);
-    const down = new DelayedPipe(client, delayMs);
+    const up = new DelayedPipe(upstream, delayMs, wakeups);
+    const down = new DelayedPipe(client, delayMs, wakeups);
     let lastUp = false;
     client.on('data', (d: Buffer) => {
       if (!lastUp) turns++;
@@ -126,6 +161,7 @@ export function startDelayProxy(targetPort: number, delayMs = 1): Promise<DelayP
         close: () =>
           new Promise<void>((done) => {
             for (const s of sockets) s.destroy();
+            wakeups.close();
             server.close(() => done());
           }),
       });
