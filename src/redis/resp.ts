@@ -63,63 +63,131 @@ export class RespProtocolError extends Error {
 const CR = 13;
 const LF = 10;
 
+/** Decimal digits of a non-negative safe integer. */
 function digits(n: number): number {
-  // n >= 0, an integer
   if (n < 10) return 1;
   if (n < 100) return 2;
   if (n < 1000) return 3;
-  if (n < 10000) return 4;
-  if (n < 100000) return 5;
-  return String(n).length;
+  let d = 4;
+  for (let p = 10_000; p <= n && d < 16; p *= 10) d++;
+  return d < 16 ? d : String(n).length;
 }
 
-/** Writes a non-negative integer in decimal at `off`; returns the new offset. */
+/** Writes a non-negative safe integer in decimal at `off`; returns the new offset. */
 function writeUint(buf: Buffer, off: number, n: number): number {
-  const d = digits(n);
-  let end = off + d;
+  // Most are lengths and counts of one or two digits.
+  if (n < 10) {
+    buf[off] = 48 + n;
+    return off + 1;
+  }
+  if (n < 100) {
+    const tens = (n / 10) | 0;
+    buf[off] = 48 + tens;
+    buf[off + 1] = 48 + n - tens * 10;
+    return off + 2;
+  }
+  const end = off + digits(n);
   let v = n;
-  for (let i = end - 1; i >= off; i--) {
-    buf[i] = 48 + (v % 10);
-    v = Math.floor(v / 10);
+  let i = end - 1;
+  // Float division only above int32 (clock values in ms); integer arithmetic below.
+  for (; v > 0x7fffffff; i--) {
+    const q = Math.floor(v / 10);
+    buf[i] = 48 + (v - q * 10);
+    v = q;
+  }
+  for (; i >= off; i--) {
+    const q = (v / 10) | 0;
+    buf[i] = 48 + (v - q * 10);
+    v = q;
   }
   return end;
 }
 
-function argText(arg: string | number): string {
-  if (typeof arg === 'string') return arg;
-  if (!Number.isFinite(arg)) throw new TypeError(`RESP argument ${arg} is not a finite number`);
-  return String(arg);
+/** How {@link encodeCommands} writes an argument (decided once, in its first pass). */
+const enum ArgKind {
+  /** A string whose characters are all ASCII: one byte each. */
+  Ascii,
+  /** Any other string: UTF-8 (`buf.write`). */
+  Utf8,
+  /** A string holding escaped key bytes: the bytes it stands for (`redis/bytes.ts`). */
+  Raw,
+  /** A safe integer: its decimal digits, written without a string. */
+  Integer,
+  /** Any other finite number: `String(n)` (ASCII). */
+  NumberText,
 }
 
-/** Reused between calls: byte length of every argument of the batch being encoded. */
+/** Strings up to this long are checked for ASCII by a loop, longer ones by `Buffer.byteLength`. */
+const SHORT_STRING = 64;
+
+/** Whether every character of `s` is ASCII (`s` is short: see {@link SHORT_STRING}). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/**
+ * Reused between calls, per argument of the batch being encoded: its kind,
+ * its byte length, and its text when the second pass needs one computed in
+ * the first (a number's `String(n)`) or its exact bytes (escaped key bytes).
+ */
+let kinds = new Uint8Array(1024);
 let lengths = new Int32Array(1024);
+let extras: (string | Buffer | undefined)[] = [];
 
 /**
  * Encodes commands as RESP2 arrays of bulk strings, the whole batch in one
  * Buffer (lengths are computed first, then everything is written in place).
- * Numbers are sent as their decimal strings (`String(n)`), strings as UTF-8
- * with escaped key bytes (`redis/bytes.ts`) sent as the bytes they stand for.
+ * Numbers are sent as their decimal strings (`String(n)`; a safe integer's
+ * digits are written without making one), strings as UTF-8 with escaped key
+ * bytes (`redis/bytes.ts`) sent as the bytes they stand for.
  * @param ends when given, `ends[i]` receives the byte offset just past command `i` (its length at least `commands.length`)
  * @throws TypeError for a non-finite number argument (NaN, Infinity).
  */
 export function encodeCommands(commands: readonly Command[], ends?: Int32Array): Buffer {
   let nargs = 0;
   for (const c of commands) nargs += c.length;
-  if (lengths.length < nargs) lengths = new Int32Array(Math.max(nargs, lengths.length * 2));
+  if (lengths.length < nargs) {
+    const size = Math.max(nargs, lengths.length * 2);
+    lengths = new Int32Array(size);
+    kinds = new Uint8Array(size);
+  }
   const lens = lengths;
+  const kind = kinds;
   let total = 0;
   let k = 0;
-  // Arguments holding escaped key bytes (rare), by argument index: their exact bytes.
-  let raw: Map<number, Buffer> | undefined;
+  let extra = false;
   for (const c of commands) {
     total += 3 + digits(c.length); // *n\r\n
     for (let i = 0; i < c.length; i++) {
-      const s = argText(c[i]!);
-      let len = Buffer.byteLength(s, 'utf8');
-      if (len !== s.length && hasEscapedBytes(s)) {
-        const bytes = encodeString(s);
-        (raw ??= new Map()).set(k, bytes);
-        len = bytes.length;
+      const arg = c[i]!;
+      let len: number;
+      if (typeof arg === 'number') {
+        if (Number.isSafeInteger(arg)) {
+          kind[k] = ArgKind.Integer;
+          len = arg < 0 ? 1 + digits(-arg) : digits(arg);
+        } else {
+          if (!Number.isFinite(arg)) throw new TypeError(`RESP argument ${arg} is not a finite number`);
+          const text = String(arg);
+          kind[k] = ArgKind.NumberText;
+          extras[k] = text;
+          extra = true;
+          len = text.length;
+        }
+      } else if (arg.length <= SHORT_STRING && isAscii(arg)) {
+        kind[k] = ArgKind.Ascii;
+        len = arg.length;
+      } else {
+        len = Buffer.byteLength(arg, 'utf8');
+        if (len !== arg.length && hasEscapedBytes(arg)) {
+          const bytes = encodeString(arg);
+          kind[k] = ArgKind.Raw;
+          extras[k] = bytes;
+          extra = true;
+          len = bytes.length;
+        } else {
+          kind[k] = len === arg.length ? ArgKind.Ascii : ArgKind.Utf8;
+        }
       }
       lens[k++] = len;
       total += 5 + digits(len) + len; // $len\r\n…\r\n
@@ -135,27 +203,53 @@ export function encodeCommands(commands: readonly Command[], ends?: Int32Array):
     buf[off++] = CR;
     buf[off++] = LF;
     for (let i = 0; i < c.length; i++) {
-      const s = argText(c[i]!);
-      const bytes = raw?.get(k);
-      const len = lens[k++]!;
+      const arg = c[i]!;
+      const len = lens[k]!;
       buf[off++] = 36; // $
       off = writeUint(buf, off, len);
       buf[off++] = CR;
       buf[off++] = LF;
-      if (bytes) {
-        off += bytes.copy(buf, off);
-      } else if (len === s.length && len <= 64) {
-        // ASCII (byte length = char count): a plain copy beats buf.write's call overhead for short keys.
-        for (let j = 0; j < len; j++) buf[off + j] = s.charCodeAt(j);
-        off += len;
-      } else {
-        off += buf.write(s, off, len, 'utf8');
+      switch (kind[k]) {
+        case ArgKind.Integer: {
+          let n = arg as number;
+          if (n < 0) {
+            buf[off++] = 45; // -
+            n = -n;
+          }
+          off = writeUint(buf, off, n);
+          break;
+        }
+        case ArgKind.Ascii: {
+          const text = arg as string;
+          if (len <= SHORT_STRING) {
+            // a plain copy beats buf.write's call overhead for short keys
+            for (let j = 0; j < len; j++) buf[off + j] = text.charCodeAt(j);
+            off += len;
+          } else {
+            off += buf.write(text, off, len, 'latin1');
+          }
+          break;
+        }
+        case ArgKind.NumberText: {
+          const text = extras[k] as string;
+          for (let j = 0; j < len; j++) buf[off + j] = text.charCodeAt(j);
+          off += len;
+          break;
+        }
+        case ArgKind.Raw:
+          off += (extras[k] as Buffer).copy(buf, off);
+          break;
+        default:
+          off += buf.write(arg as string, off, len, 'utf8');
       }
       buf[off++] = CR;
       buf[off++] = LF;
+      k++;
     }
     if (ends) ends[ci] = off;
   }
+  // Let the texts and bytes go with the batch.
+  if (extra) extras = [];
   return buf;
 }
 

@@ -48,6 +48,8 @@ export class StandaloneExecutor implements BatchExecutor {
   private scratch: Buffer | undefined;
   /** True from a scratch payload's write until the socket has taken it (a batch can time out before). */
   private scratchBusy = false;
+  /** What {@link scratch} holds now: the payload of this planned batch, laid out so (see {@link payload}). */
+  private scratchLayout: ScratchLayout | undefined;
   private readonly scratchWritten = (): void => {
     this.scratchBusy = false;
   };
@@ -105,7 +107,11 @@ export class StandaloneExecutor implements BatchExecutor {
   /**
    * The bytes of `commands` (a planned array, checked) for this scrape: the packed bytes as they
    * are when nothing varies, else the packed runs with the varying commands, encoded now, spliced
-   * in between — written into the reused scratch buffer when it is free and big enough.
+   * in between — written into the reused scratch buffer when it is free and big enough. When the
+   * scratch already holds this batch's last payload and every varying command encodes to as many
+   * bytes as last time (a clock argument keeps its digit count for years), only the varying
+   * commands are written over their old bytes: the fixed runs (~280 KiB at the reference
+   * workload, ~1 ms to copy on the scrape's critical path) are in place already.
    * @throws TypeError for a varying command that cannot be encoded (a non-finite number).
    */
   private payload(packed: PackedBatch, commands: readonly RoutedCommand[]): Buffer {
@@ -117,22 +123,36 @@ export class StandaloneExecutor implements BatchExecutor {
     const ends = new Int32Array(m);
     const fresh = encodeCommands(now, ends);
     const size = bytes.length + fresh.length;
+    const layout = this.scratchLayout;
+    if (layout && layout.packed === packed && layout.size === size && !this.scratchBusy && sameRuns(layout.ends, ends)) {
+      const out = this.scratch!;
+      let freshFrom = 0;
+      for (let j = 0; j < m; j++) {
+        copyRun(fresh, freshFrom, ends[j]!, out, layout.starts[j]!);
+        freshFrom = ends[j]!;
+      }
+      return out.subarray(0, size);
+    }
     let out = this.scratch;
-    if (!out || this.scratchBusy || out.length < size) {
+    const reuse = out !== undefined && !this.scratchBusy && out.length >= size;
+    if (!reuse) {
       out = Buffer.allocUnsafeSlow(Math.ceil(size * 1.1));
       if (!this.scratchBusy) this.scratch = out;
     }
+    const starts = new Int32Array(m);
     let at = 0;
     let from = 0;
     let freshFrom = 0;
     for (let j = 0; j < m; j++) {
-      at = copyRun(bytes, from, cuts[j]!, out, at);
+      at = copyRun(bytes, from, cuts[j]!, out!, at);
       from = cuts[j]!;
-      at = copyRun(fresh, freshFrom, ends[j]!, out, at);
+      starts[j] = at;
+      at = copyRun(fresh, freshFrom, ends[j]!, out!, at);
       freshFrom = ends[j]!;
     }
-    at = copyRun(bytes, from, bytes.length, out, at);
-    return out.subarray(0, at);
+    at = copyRun(bytes, from, bytes.length, out!, at);
+    if (out === this.scratch) this.scratchLayout = { packed, size, starts, ends };
+    return out!.subarray(0, at);
   }
 
   /**
@@ -173,6 +193,24 @@ interface PackedBatch {
   readonly cuts: Int32Array;
   /** Indexes of its HGETALL commands (a varying entry keeps its command name). */
   readonly hgetall: ReadonlySet<number> | undefined;
+}
+
+/** Where {@link StandaloneExecutor}'s scratch buffer holds the varying commands of a planned batch's payload. */
+interface ScratchLayout {
+  readonly packed: PackedBatch;
+  /** Payload bytes. */
+  readonly size: number;
+  /** Offset of varying entry `j`'s encoding in the scratch. */
+  readonly starts: Int32Array;
+  /** `ends[j]`: the offset past varying entry `j` in that scrape's fresh encoding (so its lengths, cumulated). */
+  readonly ends: Int32Array;
+}
+
+/** Whether two cumulated-length arrays are the same (every varying command encoded to as many bytes). */
+function sameRuns(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

@@ -4,6 +4,7 @@
  * ioredis' pipeline's, AUTH/SELECT, deadlines on a stalled server, a killed
  * and restarted server, overlapping batches.
  */
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RoutedCommand } from '../../src/redis/batch.js';
@@ -254,6 +255,36 @@ describe('StandaloneExecutor: planned batches', () => {
       varying.command = ['DEL', 'list'];
       await expect(ex.exec(planned, Date.now() + 2000, undefined, true)).rejects.toThrow(/refusing to send DEL/);
       expect(await redis.client.exists('list')).toBe(1);
+    } finally {
+      await ex.close();
+    }
+  });
+});
+
+describe('StandaloneExecutor: planned batches, varying entries rewritten in place', () => {
+  it('answers every scrape as an unplanned batch would, whether the varying commands keep their length or not', async () => {
+    const cfg = configSchema.parse({ redis: { url: `redis://127.0.0.1:${redis.port}/0` } }).redis;
+    const ex = new StandaloneExecutor(cfg, log);
+    // Bounds of the kinds the engine sends (clock seconds and milliseconds, exclusive, infinite) and short ones.
+    const bound = fc.oneof(fc.integer({ min: -5, max: 20 }), fc.constantFrom(1e10, 1_700_000_000, 1_700_000_000_000, '-inf', '+inf', '(1', '(2.5'));
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(bound, bound, bound), { minLength: 1, maxLength: 6 }), async (scrapes) => {
+          const a: { command: Command; routingKey: string; varies: true } = { command: ['ZCOUNT', 'zset', 0, 0], routingKey: 'zset', varies: true };
+          const b: { command: Command; routingKey: string; varies: true } = { command: ['ZCOUNT', 'zset', 0, 0], routingKey: 'zset', varies: true };
+          const fixed: RoutedCommand[] = COMMANDS.map((command) => ({ command, routingKey: undefined }));
+          const planned: RoutedCommand[] = [...fixed.slice(0, 2), a, ...fixed.slice(2, 5), b, ...fixed.slice(5)];
+          const cmds = () => planned.map((rc) => rc.command);
+          for (const [min, maxA, maxB] of scrapes) {
+            a.command = ['ZCOUNT', 'zset', min, maxA];
+            b.command = ['ZCOUNT', 'zset', min, maxB];
+            const got = await ex.exec(planned, Date.now() + 5000, undefined, true);
+            const want = await ex.exec(planned.map((rc) => ({ command: rc.command, routingKey: rc.routingKey })), Date.now() + 5000);
+            expect(plain(got.replies, cmds())).toEqual(plain(want.replies, cmds()));
+          }
+        }),
+        { numRuns: 40 },
+      );
     } finally {
       await ex.close();
     }

@@ -7,8 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { decodeBytes } from '../../src/redis/bytes.js';
-import { RespParser, RespProtocolError, RespReplyError, type RespLimits, type RespValue } from '../../src/redis/resp.js';
+import { decodeBytes, encodeString } from '../../src/redis/bytes.js';
+import { encodeCommands, RespParser, RespProtocolError, RespReplyError, type RespLimits, type RespValue } from '../../src/redis/resp.js';
 import { fuzzParams, fuzzTimeoutMs } from '../helpers/fuzz.js';
 
 /** A reply as the model sees it. */
@@ -211,3 +211,46 @@ function tooBig(m: Model, limits: RespLimits): boolean {
   };
   return walk(m);
 }
+
+describe('encodeCommands (fuzz)', () => {
+  /** The encoding spelled out: every argument's text (numbers as String(n)) or, for escaped key bytes, the bytes it stands for. */
+  const reference = (commands: readonly (readonly (string | number)[])[]): Buffer =>
+    Buffer.concat(
+      commands.flatMap((c) => [
+        Buffer.from(`*${c.length}\r\n`),
+        ...c.flatMap((arg) => {
+          const bytes = typeof arg === 'number' ? Buffer.from(String(arg)) : encodeString(arg);
+          return [Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n')];
+        }),
+      ]),
+    );
+  const ascii = fc.string({ unit: fc.constantFrom(...'abz:_-{}019+('.split('')), maxLength: 90 });
+  const escaped = fc.string({ unit: fc.oneof(fc.constantFrom('a', ':'), fc.integer({ min: 0x80, max: 0xff }).map((b) => String.fromCharCode(0xdc00 + b))), maxLength: 12 });
+  const arg = fc.oneof(
+    ascii,
+    fc.string({ unit: 'binary', maxLength: 80 }),
+    escaped,
+    fc.integer(),
+    fc.maxSafeInteger(),
+    fc.constantFrom(0, -0, 1e15, 1e16, 2 ** 53, -(2 ** 53), 1_700_000_000_000),
+    fc.double({ noNaN: true, noDefaultInfinity: true }),
+  );
+  test('any finite numbers and strings: the bytes of each argument as Redis reads them', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('GET', 'ZCOUNT'), fc.array(arg, { maxLength: 5 })), { maxLength: 8 }), (cmds) => {
+        const commands = cmds.map(([name, args]) => [name, ...args] as [string, ...(string | number)[]]);
+        const ends = new Int32Array(commands.length);
+        const got = encodeCommands(commands, ends);
+        const want = reference(commands);
+        expect(got.equals(want)).toBe(true);
+        // ends: the offset past each command
+        let at = 0;
+        commands.forEach((c, i) => {
+          at += reference([c]).length;
+          expect(ends[i]).toBe(at);
+        });
+      }),
+      fuzzParams(300),
+    );
+  });
+});
