@@ -30,21 +30,25 @@ export const WAKE_AHEAD_MS = 0.15;
 
 /**
  * The shared words: [0] a generation counter the main thread bumps (and
- * notifies) whenever the deadline changes, [1..2] the deadline as a float64
- * (absolute ms, 0 = none).
+ * notifies) for every wake-up it asks for, [1..2] that wake-up's delay as a
+ * float64 (ms from when it was asked). A delay rather than a deadline: each
+ * thread's `performance` clock has its own origin, so only the worker's own
+ * clock measures its sleep.
  */
 interface Shared {
   readonly words: Int32Array;
-  readonly deadline: Float64Array;
+  readonly delay: Float64Array;
 }
 
 function shared(buffer: SharedArrayBuffer): Shared {
-  return { words: new Int32Array(buffer, 0, 2), deadline: new Float64Array(buffer, 8, 1) };
+  return { words: new Int32Array(buffer, 0, 2), delay: new Float64Array(buffer, 8, 1) };
 }
 
 /**
  * One pending wake-up at a time (the earliest the caller needs): {@link at}
- * replaces it. The callback runs on the main thread's event loop.
+ * replaces it. The callback runs on the main thread's event loop, about
+ * {@link WAKE_AHEAD_MS} before the deadline or a little after it; a caller
+ * that finds itself early asks again.
  */
 export class PreciseTimer {
   private readonly worker: Worker;
@@ -57,22 +61,16 @@ export class PreciseTimer {
     this.worker = new Worker(new URL(import.meta.url), { workerData: buffer });
     this.worker.unref();
     this.worker.on('message', () => {
-      const due = this.shared.deadline[0]!;
-      if (due === 0 || clockMs() < due - WAKE_AHEAD_MS) return; // replaced or cancelled since the worker woke
-      this.shared.deadline[0] = 0;
       const cb = this.callback;
       this.callback = undefined;
       cb?.();
     });
   }
 
-  /**
-   * Runs `cb` when the clock is about to reach `dueMs` ({@link clockMs}; up to
-   * {@link WAKE_AHEAD_MS} before it), replacing any pending wake-up.
-   */
+  /** Runs `cb` when the clock is about to reach `dueMs` ({@link clockMs}), replacing any pending wake-up. */
   at(dueMs: number, cb: () => void): void {
     this.callback = cb;
-    this.shared.deadline[0] = dueMs;
+    this.shared.delay[0] = Math.max(0, dueMs - WAKE_AHEAD_MS - clockMs());
     Atomics.add(this.shared.words, 0, 1);
     Atomics.notify(this.shared.words, 0);
   }
@@ -83,21 +81,27 @@ export class PreciseTimer {
   }
 }
 
-/** The worker side: sleep until the deadline (or until it changes), then wake the main thread. */
+/** The worker side: for each wake-up asked for, sleep its delay (unless a newer one replaces it), then wake the main thread. */
 function sleepLoop(buffer: SharedArrayBuffer): never {
-  const { words, deadline } = shared(buffer);
+  const { words, delay } = shared(buffer);
+  let seen = 0;
   for (;;) {
-    const generation = Atomics.load(words, 0);
-    const due = deadline[0]!;
-    if (due === 0) {
-      Atomics.wait(words, 0, generation);
+    // Nothing asked since the last wake-up: sleep until something is.
+    Atomics.wait(words, 0, seen);
+    seen = Atomics.load(words, 0);
+    const due = performance.now() + delay[0]!;
+    let replaced = false;
+    for (let wait = due - performance.now(); wait > 0; wait = due - performance.now()) {
+      if (Atomics.wait(words, 0, seen, wait) !== 'timed-out') {
+        replaced = true;
+        break;
+      }
+    }
+    if (replaced) {
+      seen = -1; // take the newer request at once (the wait at the top does not block: seen differs)
       continue;
     }
-    const wait = due - WAKE_AHEAD_MS - clockMs();
-    if (wait > 0 && Atomics.wait(words, 0, generation, wait) !== 'timed-out') continue; // a new deadline
     parentPort!.postMessage(0);
-    // Until the main thread takes this deadline (or sets another), do not wake it again.
-    while (Atomics.load(words, 0) === generation && deadline[0] === due) Atomics.wait(words, 0, generation, 50);
   }
 }
 
