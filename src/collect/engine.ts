@@ -13,7 +13,7 @@ import type { Command, Reply } from '../redis/command.js';
 import { Collection, CollectionBuilder, type RecycledBuffers } from './collection.js';
 import type { CollectorRun } from './execute.js';
 import { FollowUpWave, type WaveBatch } from './follow-ups.js';
-import { ReplyError, resolveCommand, type PlannedCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
+import { ReplyError, resolveCommand, resolveCommandInto, type PlannedCommand, type ReadStep, type RedisCollector, type SampleSink } from './types.js';
 
 /** A non-Redis source collected beside the Redis batches (MySQL). */
 export interface SideCollector {
@@ -58,7 +58,8 @@ interface Pending {
 
 /** A routed command of the first batch that carries the scrape clock: resolved again, in place, by every scrape. */
 interface TimedCommand {
-  command: Command;
+  /** Resolved by the plan, then rewritten in place (its clock arguments) by every scrape. */
+  readonly command: (string | number)[] & Command;
   readonly routingKey: string | undefined;
   readonly varies: true;
 }
@@ -90,8 +91,12 @@ interface FirstBatch {
 
 /** The follow-up commands of `pending`, routed, in order. */
 function pendingRouted(pending: readonly Pending[]): RoutedCommand[] {
-  const out: RoutedCommand[] = [];
-  for (const p of pending) for (const command of p.commands) out.push({ command, routingKey: keyOf(command) });
+  let n = 0;
+  for (const p of pending) n += p.commands.length;
+  // sized once: a sub-batch is tens to hundreds of commands, and push would grow (and copy) its store
+  const out = new Array<RoutedCommand>(n);
+  let i = 0;
+  for (const p of pending) for (const command of p.commands) out[i++] = { command, routingKey: keyOf(command) };
   return out;
 }
 
@@ -300,7 +305,8 @@ export class ScrapeEngine {
             routed.push({ command, routingKey: keyOf(command) });
             continue;
           }
-          const entry: TimedCommand = { command, routingKey: keyOf(command), varies: true };
+          // a new array (resolveCommand copies a timed command): rewritten in place by every scrape
+          const entry: TimedCommand = { command: command as (string | number)[] & Command, routingKey: keyOf(command), varies: true };
           timed.push({ entry, planned });
           routed.push(entry);
         }
@@ -331,8 +337,8 @@ export class ScrapeEngine {
     // them first, so they are on the page even when Redis is down.
     const { local, localOwners, sent, sentOwners } = plan;
     for (let i = 0; i < local.length; i++) this.readFirst(runs, localOwners[i]!, local[i]!, NO_REPLIES, nowMs, wave);
-    // The keys of a timed command are not clocked: only the command changes (same routing).
-    for (const t of plan.timed) t.entry.command = resolveCommand(t.planned, nowMs);
+    // The keys of a timed command are not clocked: only its clock arguments change (same routing).
+    for (const t of plan.timed) resolveCommandInto(t.planned, nowMs, t.entry.command);
     const first = await this.batch(
       runs, sent.length, (i) => sent[i]!.commands.length, (i) => sentOwners[i]!, deadlineMs, tally,
       (i, replies) => this.readFirst(runs, sentOwners[i]!, sent[i]!, replies, nowMs, wave), plan.routed, true,

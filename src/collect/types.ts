@@ -121,6 +121,22 @@ export function resolveCommand(planned: PlannedCommand, nowMs: number): Command 
 }
 
 /**
+ * {@link resolveCommand} written into `into`, a command resolved from the
+ * same `planned` before (same length): the engine re-resolves its first
+ * batch's clocked commands in place every scrape instead of making ~1,200
+ * new arrays at the reference workload.
+ */
+export function resolveCommandInto(planned: PlannedCommand, nowMs: number, into: (string | number)[]): void {
+  for (let i = 1; i < planned.length; i++) {
+    const a = planned[i]!;
+    if (typeof a !== 'object') continue;
+    const base = a.clock === 'ms' ? nowMs : a.clock === 's' ? nowMs / 1000 : Math.floor(nowMs / 1000);
+    const v = base + (a.plus ?? 0);
+    into[i] = a.exclusive ? `(${v}` : v;
+  }
+}
+
+/**
  * A unit of work: commands for the first batch and what their replies mean.
  * @typeParam C what the first read hands its follow-up (nothing when there is none)
  */

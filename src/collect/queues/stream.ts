@@ -83,6 +83,10 @@ interface GroupSeries {
   readonly age: Series;
   /** Its consumers' series, by consumer name (see `consumerSeries`). */
   readonly consumerCache: Map<string, ConsumerSeries>;
+  /** Its follow-up commands that are the same every scrape (only the XRANGE start moves), made once. */
+  readonly xpending: Command;
+  readonly xpendingIdle: Command;
+  readonly xinfoConsumers: Command;
 }
 
 /** The series of one consumer of a group. */
@@ -135,6 +139,10 @@ export const streamLayout: QueueLayout<StreamQueue> = {
           oldestPending: series('queue_stream_group_oldest_pending_age_seconds', gl),
           age: series('queue_oldest_task_age_seconds', { ...labels, group: name }),
           consumerCache: new Map(),
+          xpending: ['XPENDING', key, name],
+          // Entries delivered and not acked for longer than the queue's latency threshold: their consumer is gone (Redis >= 6.2).
+          xpendingIdle: ['XPENDING', key, name, 'IDLE', q.latencyThreshold, '-', '+', MAX_IDLE_CHECK],
+          xinfoConsumers: ['XINFO', 'CONSUMERS', key, name],
         };
         groupCache.set(name, g);
       }
@@ -200,13 +208,11 @@ export const streamLayout: QueueLayout<StreamQueue> = {
         commands(groups) {
           const out: Command[] = [];
           for (const r of groups) {
-            const g = r.group;
-            if (r.pending) out.push(['XPENDING', key, g.name]);
-            // Entries delivered and not acked for longer than the queue's latency threshold: their consumer is gone (Redis >= 6.2).
-            if (r.pending) out.push(['XPENDING', key, g.name, 'IDLE', q.latencyThreshold, '-', '+', MAX_IDLE_CHECK]);
+            const gs = r.series;
+            if (r.pending) out.push(gs.xpending, gs.xpendingIdle);
             // The first entry after last-delivered-id is the oldest the group has not been given.
-            if (r.undelivered) out.push(['XRANGE', key, nextStreamId(g.lastDeliveredId), '+', 'COUNT', 1]);
-            if (r.consumers) out.push(['XINFO', 'CONSUMERS', key, g.name]);
+            if (r.undelivered) out.push(['XRANGE', key, nextStreamId(r.group.lastDeliveredId), '+', 'COUNT', 1]);
+            if (r.consumers) out.push(gs.xinfoConsumers);
           }
           return out;
         },
