@@ -4,10 +4,13 @@
  * the first batch's replies are still arriving instead of after the last one.
  *
  * Items join as the engine reads first-batch steps. The first item after a
- * send schedules a microtask, which runs once the parser has finished the
- * socket read in hand, so the wave goes out as one sub-batch per read of
- * first-batch replies, pipelined behind the first batch on the same
- * connection. Redis then answers the follow-ups while the rest of the first
+ * send schedules a flush with `setImmediate`, which runs once the socket
+ * reads of this event-loop turn are parsed, so the wave goes out as one
+ * sub-batch per turn of first-batch replies, pipelined behind the first
+ * batch on the same connection. Not a microtask: when a read breaks the
+ * connection (a protocol error, a missed deadline), the engine learns that
+ * the first batch failed in a microtask and {@link FollowUpWave.abandon}s
+ * the wave before the flush runs, so no follow-up reconnects to send itself. Redis then answers the follow-ups while the rest of the first
  * batch is still being read, and the scrape no longer pays a second round
  * trip plus Redis' time for the follow-ups after the first batch (issue 14:
  * at 2 ms RTT that was ~8 ms of a ~50 ms reference scrape). On one
@@ -58,7 +61,7 @@ export class FollowUpWave<T> {
     this.items.push(item);
     if (this.open && !this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flushTask);
+      setImmediate(this.flushTask);
     }
   }
 

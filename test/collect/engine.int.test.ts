@@ -18,6 +18,7 @@ import { configSchema } from '../../src/config/schema.js';
 import { SingleNodeExecutor, type BatchExecutor } from '../../src/redis/batch.js';
 import { StandaloneExecutor } from '../../src/redis/standalone.js';
 import { parseExposition, seriesKey } from '../helpers/exposition.js';
+import { resp, startFakeRedis } from '../helpers/fake-redis.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
 const log = pino({ level: 'silent' });
@@ -370,6 +371,35 @@ describe('round trips', () => {
     } finally {
       await e.drain();
       await standalone.close();
+    }
+  });
+
+  it('sends no follow-up once the first batch has failed (no reconnect for them), and reports Redis down', async () => {
+    // Replies for the first queues, then bytes that are no RESP, in the same read: the
+    // connection is dropped mid-batch while the first queues' follow-ups are queued.
+    const fake = await startFakeRedis((c) => {
+      if (c[0] === 'PING') return resp.simple('PONG');
+      if (c[0] === 'CLIENT') return resp.simple('OK');
+      if (c[0] === 'LLEN') return c[1] === 'few:3' ? '!not resp\r\n' : resp.int(1);
+      if (c[0] === 'LINDEX') return resp.bulk(`id-${c[1]}`);
+      if (c[0] === 'HLEN') return resp.int(1);
+      return resp.error('ERR unexpected');
+    });
+    const few: ListQueue[] = Array.from({ length: 5 }, (_, q) => ({
+      name: `few-${q}`, type: 'list', key: `few:${q}`, oldestAt: 'head', details: `few:${q}:details`, windows: [60_000], backlogThreshold: 10, latencyThreshold: 60_000,
+    }));
+    const standalone = new StandaloneExecutor(configSchema.parse({ redis: { url: fake.url } }).redis, log);
+    const e = new ScrapeEngine({ executor: standalone, collectors: () => [new LayoutCollector(listLayout, () => few)], cacheForMs: 0, log });
+    try {
+      const c = await e.collect(Date.now() + 3000);
+      await new Promise((resolve) => setTimeout(resolve, 50)); // a late sub-batch would have reconnected by now
+      expect(c.value('redis_up')).toBe(0);
+      expect(fake.accepts).toBe(1);
+      expect(fake.commands.filter((x) => x[0] === 'HGET')).toEqual([]);
+    } finally {
+      await e.drain();
+      await standalone.close();
+      await fake.stop();
     }
   });
 

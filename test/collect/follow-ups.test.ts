@@ -1,6 +1,6 @@
 /**
- * FollowUpWave (src/collect/follow-ups.ts): items that join in one synchronous
- * run (one socket read of first-batch replies) go out as one sub-batch, the
+ * FollowUpWave (src/collect/follow-ups.ts): items that join in one event-loop
+ * turn (its socket reads of first-batch replies) go out as one sub-batch, the
  * wave reports the most round trips any sub-batch took, and nothing is sent
  * once it is abandoned.
  */
@@ -18,7 +18,7 @@ function recorded(outcome: (items: readonly number[]) => WaveBatch = () => ({ up
   return { wave, sent };
 }
 
-/** Lets queued microtasks (the wave's flush) run, as the end of a socket read does. */
+/** Lets the wave's flush (a setImmediate) run, as the end of an event-loop turn of socket reads does. */
 const endOfRead = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('FollowUpWave', () => {

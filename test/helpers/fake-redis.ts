@@ -95,6 +95,9 @@ export async function startFakeRedis(answer: (command: string[]) => FakeAnswer =
       pending = Buffer.concat([pending, chunk]);
       const { commands, used } = parseRequests(pending);
       pending = pending.subarray(used);
+      // The answers to one read go out as one write, as Redis writes a pipeline's replies.
+      socket.cork();
+      process.nextTick(() => socket.uncork());
       for (const c of commands) {
         fake.commands.push(c);
         const a = fake.answer(c);
