@@ -179,20 +179,54 @@ function viewOf(bytes: Buffer): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Writes `value` and the line's `\n` (integers digit by digit; others as {@link formatValue}, ASCII). */
+/** Writes the decimal digits of a non-negative integer below 1e15 at `at`; returns the offset after them. */
+function writeDigits(buf: Buffer, at: number, value: number): number {
+  let digits = 1;
+  for (let t = value; t >= 10; t = Math.floor(t / 10)) digits++;
+  let v = value;
+  let i = at + digits - 1;
+  do {
+    buf[i--] = 48 + (v % 10);
+    v = Math.floor(v / 10);
+  } while (v > 0);
+  return at + digits;
+}
+
+/**
+ * Writes `value` and the line's `\n`: integers digit by digit; a value with
+ * at most three decimals (ages and durations in seconds, from millisecond
+ * clocks) as its integer part, a point and those decimals without trailing
+ * zeros; anything else as {@link formatValue} (ASCII). The second form is
+ * the text `String(value)` gives: below 1e12 such a decimal is the only one
+ * with three decimals or fewer within half an ulp of the value, so it is the
+ * shortest that reads back as it (the exposition fuzz test checks the bytes).
+ */
 function writeValue(fam: BuildingFamily, value: number): void {
   reserve(fam, 32);
   const buf = fam.buf;
   if (Number.isInteger(value) && value >= 0 && value < 1e15) {
-    let v = value;
-    let digits = 1;
-    for (let t = v; t >= 10; t = Math.floor(t / 10)) digits++;
-    let i = fam.len + digits - 1;
-    do {
-      buf[i--] = 48 + (v % 10);
-      v = Math.floor(v / 10);
-    } while (v > 0);
-    fam.len += digits;
+    fam.len = writeDigits(buf, fam.len, value);
+  } else if (value > -1e12 && value < 1e12 && Number.isInteger(value * 1000) && (value * 1000) / 1000 === value) {
+    let at = fam.len;
+    let m = value * 1000;
+    if (m < 0) {
+      buf[at++] = 45; // -
+      m = -m;
+    }
+    const whole = Math.floor(m / 1000);
+    let frac = m - whole * 1000;
+    at = writeDigits(buf, at, whole);
+    if (frac !== 0) {
+      buf[at++] = 46; // .
+      let place = 100;
+      while (frac !== 0) {
+        const d = Math.floor(frac / place);
+        buf[at++] = 48 + d;
+        frac -= d * place;
+        place /= 10;
+      }
+    }
+    fam.len = at;
   } else {
     fam.len += buf.write(formatValue(value), fam.len, 'latin1');
   }
