@@ -124,8 +124,13 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   app.get('/metrics', { compress: false }, async (req, reply) => {
     const budget = scrapeBudgetMs(runtime.config.scrape.timeout, req.headers['x-prometheus-scrape-timeout-seconds']);
-    const collection = await runtime.engine.collect(Date.now() + budget);
-    const own = await familiesFromRegistry(self.registry);
+    // The process's own metrics (~1.5 ms of prom-client's default collectors at the reference
+    // workload) are read on the next turn of the event loop, once the collection has sent its
+    // first batch and waits for Redis' first replies, rather than after the collection.
+    const [collection, own] = await Promise.all([
+      runtime.engine.collect(Date.now() + budget),
+      new Promise<void>((resolve) => setImmediate(resolve)).then(() => familiesFromRegistry(self.registry)),
+    ]);
     // Rendered at once: the engine reuses a collection's buffers two collections later.
     const page = scrapeResponse(collection, req.headers.accept, own, req.headers['accept-encoding']);
     reply.type(page.contentType).header('vary', 'Accept-Encoding');
