@@ -35,7 +35,7 @@ export interface DelayProxy {
  */
 class Wakeups {
   // Started with the proxy, so the worker's start-up is not in the first chunks' delay.
-  private timer: PreciseTimer | undefined = new PreciseTimer();
+  private readonly timer = new PreciseTimer();
   private readonly waiting = new Set<DelayedPipe>();
   private armed = Infinity;
   private readonly fire = (): void => {
@@ -50,12 +50,11 @@ class Wakeups {
     this.waiting.add(pipe);
     if (dueMs >= this.armed) return;
     this.armed = dueMs;
-    (this.timer ??= new PreciseTimer()).at(dueMs, this.fire);
+    this.timer.at(dueMs, this.fire);
   }
 
   close(): void {
-    void this.timer?.close();
-    this.timer = undefined;
+    void this.timer.close();
   }
 }
 

@@ -7,15 +7,17 @@
  * send schedules a flush with `setImmediate`, which runs once the socket
  * reads of this event-loop turn are parsed, so the wave goes out as one
  * sub-batch per turn of first-batch replies, pipelined behind the first
- * batch on the same connection. Not a microtask: when a read breaks the
- * connection (a protocol error, a missed deadline), the engine learns that
- * the first batch failed in a microtask and {@link FollowUpWave.abandon}s
- * the wave before the flush runs, so no follow-up reconnects to send itself. Redis then answers the follow-ups while the rest of the first
- * batch is still being read, and the scrape no longer pays a second round
- * trip plus Redis' time for the follow-ups after the first batch (issue 14:
- * at 2 ms RTT that was ~8 ms of a ~50 ms reference scrape). On one
- * connection the replies still come back in order, so steps are read in the
- * same order as with one follow-up batch.
+ * batch on the same connection. Redis then answers the follow-ups while the
+ * rest of the first batch is still being read, and the scrape no longer pays
+ * a second round trip plus Redis' time for the follow-ups after the first
+ * batch (issue 14: at 2 ms RTT that was ~8 ms of a ~50 ms reference scrape).
+ * On one connection the replies still come back in order, so steps are read
+ * in the same order as with one follow-up batch.
+ *
+ * Not a microtask: when a read breaks the connection (a protocol error, a
+ * missed deadline), the engine learns that the first batch failed in a
+ * microtask and {@link FollowUpWave.abandon}s the wave before the flush
+ * runs, so no follow-up reconnects to send itself.
  */
 
 /** What a sent sub-batch reported. */

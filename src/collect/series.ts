@@ -16,8 +16,10 @@ import type { Labels, SampleSink, Series } from './types.js';
 /** Slab size: big enough that a plan needs few, small enough that a retired plan's slabs are freed with it. */
 const SLAB_BYTES = 64 * 1024;
 
-/** A DataView over all of `bytes`. */
-const viewOf = (bytes: Buffer): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A DataView over all of `bytes` (a slab's, a family buffer's: prefixes are copied through them). */
+export function viewOf(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
 let slabView = viewOf(slab);

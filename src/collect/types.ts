@@ -106,17 +106,8 @@ export function resolveCommand(planned: PlannedCommand, nowMs: number): Command 
   let timed = false;
   for (let i = 1; i < planned.length; i++) if (typeof planned[i] === 'object') timed = true;
   if (!timed) return planned as Command;
-  const out: (string | number)[] = [planned[0]];
-  for (let i = 1; i < planned.length; i++) {
-    const a = planned[i]!;
-    if (typeof a !== 'object') {
-      out.push(a);
-      continue;
-    }
-    const base = a.clock === 'ms' ? nowMs : a.clock === 's' ? nowMs / 1000 : Math.floor(nowMs / 1000);
-    const v = base + (a.plus ?? 0);
-    out.push(a.exclusive ? `(${v}`: v);
-  }
+  const out = [...planned] as (string | number)[];
+  resolveCommandInto(planned, nowMs, out);
   return out as unknown as Command;
 }
 

@@ -124,7 +124,8 @@ export class StandaloneExecutor implements BatchExecutor {
     const fresh = encodeCommands(now, ends);
     const size = bytes.length + fresh.length;
     const layout = this.scratchLayout;
-    if (layout && layout.packed === packed && layout.size === size && !this.scratchBusy && sameRuns(layout.ends, ends)) {
+    // Equal ends mean equal lengths, so the same payload size.
+    if (layout && layout.packed === packed && !this.scratchBusy && sameRuns(layout.ends, ends)) {
       const out = this.scratch!;
       let freshFrom = 0;
       for (let j = 0; j < m; j++) {
@@ -134,8 +135,7 @@ export class StandaloneExecutor implements BatchExecutor {
       return out.subarray(0, size);
     }
     let out = this.scratch;
-    const reuse = out !== undefined && !this.scratchBusy && out.length >= size;
-    if (!reuse) {
+    if (!out || this.scratchBusy || out.length < size) {
       out = Buffer.allocUnsafeSlow(Math.ceil(size * 1.1));
       if (!this.scratchBusy) this.scratch = out;
     }
@@ -144,15 +144,15 @@ export class StandaloneExecutor implements BatchExecutor {
     let from = 0;
     let freshFrom = 0;
     for (let j = 0; j < m; j++) {
-      at = copyRun(bytes, from, cuts[j]!, out!, at);
+      at = copyRun(bytes, from, cuts[j]!, out, at);
       from = cuts[j]!;
       starts[j] = at;
-      at = copyRun(fresh, freshFrom, ends[j]!, out!, at);
+      at = copyRun(fresh, freshFrom, ends[j]!, out, at);
       freshFrom = ends[j]!;
     }
-    at = copyRun(bytes, from, bytes.length, out!, at);
-    if (out === this.scratch) this.scratchLayout = { packed, size, starts, ends };
-    return out!.subarray(0, at);
+    at = copyRun(bytes, from, bytes.length, out, at);
+    if (out === this.scratch) this.scratchLayout = { packed, starts, ends };
+    return out.subarray(0, at);
   }
 
   /**
@@ -198,8 +198,6 @@ interface PackedBatch {
 /** Where {@link StandaloneExecutor}'s scratch buffer holds the varying commands of a planned batch's payload. */
 interface ScratchLayout {
   readonly packed: PackedBatch;
-  /** Payload bytes. */
-  readonly size: number;
   /** Offset of varying entry `j`'s encoding in the scratch. */
   readonly starts: Int32Array;
   /** `ends[j]`: the offset past varying entry `j` in that scrape's fresh encoding (so its lengths, cumulated). */
