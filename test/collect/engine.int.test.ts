@@ -19,6 +19,7 @@ import { SingleNodeExecutor, type BatchExecutor } from '../../src/redis/batch.js
 import { StandaloneExecutor } from '../../src/redis/standalone.js';
 import { parseExposition, seriesKey } from '../helpers/exposition.js';
 import { resp, startFakeRedis } from '../helpers/fake-redis.js';
+import { startPacedProxy } from '../helpers/paced-proxy.js';
 import { startRedis, type RedisServer } from '../helpers/redis-server.js';
 
 const log = pino({ level: 'silent' });
@@ -336,7 +337,10 @@ describe('round trips', () => {
       many.push({ name: `bulk-${q}`, type: 'list', key: `bulk:${q}`, oldestAt: 'head', details: `bulk:${q}:details`, windows: [60_000], backlogThreshold: 1000, latencyThreshold: 300_000 });
     }
     await load.exec();
-    const standalone = new StandaloneExecutor(configSchema.parse({ redis: { url: redis.url } }).redis, log);
+    // Through a proxy that spreads the replies over many reads, as a network does (on plain
+    // loopback a fast Redis can hand the whole batch over in one event-loop turn).
+    const paced = await startPacedProxy(redis.port);
+    const standalone = new StandaloneExecutor(configSchema.parse({ redis: { url: `redis://127.0.0.1:${paced.port}/0` } }).redis, log);
     // Records when each batch was sent and settled, relative to the first batch.
     const events: string[] = [];
     const executor: BatchExecutor = {
@@ -371,6 +375,7 @@ describe('round trips', () => {
     } finally {
       await e.drain();
       await standalone.close();
+      await paced.stop();
     }
   });
 
