@@ -289,29 +289,38 @@ export class ScrapeEngine {
     // with nothing to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
     const routed: RoutedCommand[] = [{ command: PING, routingKey: undefined }];
     const timed: { entry: TimedCommand; planned: PlannedCommand }[] = [];
+    // Steps with a follow-up go first: their follow-ups then reach Redis while it still works
+    // through the rest of the first batch, and queue behind it with no idle gap. Sent in plan
+    // order, the last stream's follow-ups (its PEL, first undelivered entry, consumers: the
+    // dearest commands of a scrape) left only after the last first-batch reply, and Redis
+    // waited a round trip for them.
+    const order: [ReadStep, number][] = [];
+    const rest: [ReadStep, number][] = [];
     arrays.forEach((steps, c) => {
       for (const step of steps ?? []) {
         if (step.commands.length === 0) {
           local.push(step);
           localOwners.push(c);
-          continue;
-        }
-        sent.push(step);
-        sentOwners.push(c);
-        for (const planned of step.commands) {
-          const command = resolveCommand(planned, 0);
-          if (command === planned) {
-            // sent as it is by every scrape until the next plan (the executor may encode it once)
-            routed.push({ command, routingKey: keyOf(command) });
-            continue;
-          }
-          // a new array (resolveCommand copies a timed command): rewritten in place by every scrape
-          const entry: TimedCommand = { command: command as (string | number)[] & Command, routingKey: keyOf(command), varies: true };
-          timed.push({ entry, planned });
-          routed.push(entry);
-        }
+        } else (step.then ? order : rest).push([step, c]);
       }
     });
+    for (const entry of rest) order.push(entry);
+    for (const [step, c] of order) {
+      sent.push(step);
+      sentOwners.push(c);
+      for (const planned of step.commands) {
+        const command = resolveCommand(planned, 0);
+        if (command === planned) {
+          // sent as it is by every scrape until the next plan (the executor may encode it once)
+          routed.push({ command, routingKey: keyOf(command) });
+          continue;
+        }
+        // a new array (resolveCommand copies a timed command): rewritten in place by every scrape
+        const entry: TimedCommand = { command: command as (string | number)[] & Command, routingKey: keyOf(command), varies: true };
+        timed.push({ entry, planned });
+        routed.push(entry);
+      }
+    }
     this.firstBatch = {
       collectors, arrays, local, localOwners: Uint32Array.from(localOwners), sent, sentOwners: Uint32Array.from(sentOwners), routed, timed,
     };

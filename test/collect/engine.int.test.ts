@@ -379,6 +379,37 @@ describe('round trips', () => {
     }
   });
 
+  it('sends the steps that ask for follow-ups first, so their follow-ups queue behind the rest of the first batch', async () => {
+    const batches: string[][] = [];
+    const inner = new SingleNodeExecutor(sidecarClient);
+    const executor: BatchExecutor = {
+      exec: (commands, deadlineMs) => {
+        batches.push(commands.map((c) => c.command.slice(0, 2).join(' ')));
+        return inner.exec(commands, deadlineMs);
+      },
+      scanKeys: (opts, onKeys) => inner.scanKeys(opts, onKeys),
+      close: () => inner.close(),
+    };
+    const e = new ScrapeEngine({
+      executor,
+      collectors: () => [new LayoutCollector(listLayout, () => lists), new LayoutCollector(streamLayout, () => [stream]), new LayoutCollector(zsetLayout, () => [delayed])],
+      cacheForMs: 0,
+      log,
+    });
+    const c = await e.collect(Date.now() + 2000);
+    const first = batches[0]!;
+    // PING, then the list with a details hash (its head id leads to HGET) and the stream (its groups lead to XPENDING…).
+    expect(first.slice(0, 5)).toEqual(['PING', 'LLEN task:queue', 'LINDEX task:queue', 'XINFO STREAM', 'XINFO GROUPS']);
+    expect(first.length).toBeGreaterThan(5);
+    expect(batches.slice(1).flat()).toContain('HGET task:details');
+    // Read back in the order sent: each step's values are its own (the other tests check them against Redis).
+    expect(c.value('queue_tasks', { queue: 'exam-tasks', state: 'waiting' })).toBe(15);
+    expect(c.value('queue_oldest_task_age_seconds', { queue: 'exam-tasks' })).toBeGreaterThan(0);
+    expect(c.value('queue_enqueued_total', { queue: 'exam-tasks' })).toBe(30);
+    expect(c.value('queue_tasks', { queue: 'task_stream', state: 'dead' })).toBe(2);
+    expect(c.value('queue_tasks', { queue: 'delayed-jobs', state: 'scheduled' })).toBe(3);
+  });
+
   it('sends no follow-up once the first batch has failed (no reconnect for them), and reports Redis down', async () => {
     // Replies for the first queues, then bytes that are no RESP, in the same read: the
     // connection is dropped mid-batch while the first queues' follow-ups are queued.
