@@ -81,6 +81,13 @@ interface FirstBatch {
   readonly sent: readonly ReadStep[];
   readonly sentOwners: Uint32Array;
   /**
+   * How many commands each sent step has: the batch reads it for every step,
+   * and a step's commands array is otherwise never touched by a scrape (its
+   * bytes are encoded once). Looking it up there was a cache miss per step
+   * (~0.5 ms of a reference scrape).
+   */
+  readonly sentCounts: Uint32Array;
+  /**
    * The PING, then their commands, routed: the same array every scrape of
    * the plan (a `planned` batch for the executor), with the {@link timed}
    * entries re-resolved in place against each scrape's clock.
@@ -285,6 +292,7 @@ export class ScrapeEngine {
     const localOwners: number[] = [];
     const sent: ReadStep[] = [];
     const sentOwners: number[] = [];
+    const sentCounts: number[] = [];
     // The first batch always starts with a PING, so every scrape proves Redis answers (a scrape
     // with nothing to read yet must not say redis_up 1 while Redis is down), at no extra round trip.
     const routed: RoutedCommand[] = [{ command: PING, routingKey: undefined }];
@@ -308,6 +316,7 @@ export class ScrapeEngine {
     for (const [step, c] of order) {
       sent.push(step);
       sentOwners.push(c);
+      sentCounts.push(step.commands.length);
       for (const planned of step.commands) {
         const command = resolveCommand(planned, 0);
         if (command === planned) {
@@ -322,7 +331,8 @@ export class ScrapeEngine {
       }
     }
     this.firstBatch = {
-      collectors, arrays, local, localOwners: Uint32Array.from(localOwners), sent, sentOwners: Uint32Array.from(sentOwners), routed, timed,
+      collectors, arrays, local, localOwners: Uint32Array.from(localOwners), sent, sentOwners: Uint32Array.from(sentOwners),
+      sentCounts: Uint32Array.from(sentCounts), routed, timed,
     };
     return this.firstBatch;
   }
@@ -344,12 +354,12 @@ export class ScrapeEngine {
       ));
     // Steps without commands need no Redis (config-derived samples such as thresholds): read
     // them first, so they are on the page even when Redis is down.
-    const { local, localOwners, sent, sentOwners } = plan;
+    const { local, localOwners, sent, sentOwners, sentCounts } = plan;
     for (let i = 0; i < local.length; i++) this.readFirst(runs, localOwners[i]!, local[i]!, NO_REPLIES, nowMs, wave);
     // The keys of a timed command are not clocked: only its clock arguments change (same routing).
     for (const t of plan.timed) resolveCommandInto(t.planned, nowMs, t.entry.command);
     const first = await this.batch(
-      runs, sent.length, (i) => sent[i]!.commands.length, (i) => sentOwners[i]!, deadlineMs, tally,
+      runs, sent.length, (i) => sentCounts[i]!, (i) => sentOwners[i]!, deadlineMs, tally,
       (i, replies) => this.readFirst(runs, sentOwners[i]!, sent[i]!, replies, nowMs, wave), plan.routed, true,
     );
     if (!first.up) wave.abandon();

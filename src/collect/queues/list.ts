@@ -150,6 +150,43 @@ class ListHeadStep implements ReadStep<string> {
   }
 }
 
+/** The counter series of one list queue. */
+interface CounterSeries {
+  readonly enqueued: Series;
+  readonly processed: Series;
+  readonly failed: Series;
+}
+
+/**
+ * The enqueued / done / failed counts (HLEN, SCARD or GET each): an object
+ * of a class, like {@link ListHeadStep}, with a plain loop (a closure per
+ * queue and one per count read were a measurable part of a scrape).
+ */
+class ListCountersStep implements ReadStep {
+  constructor(
+    readonly commands: readonly PlannedCommand[],
+    private readonly reads: readonly CounterRead[],
+    private readonly series: CounterSeries,
+  ) {}
+
+  read(replies: readonly Reply[], sink: SampleSink): undefined {
+    let ok: number | undefined;
+    let failed: number | undefined;
+    for (let i = 0; i < this.reads.length; i++) {
+      const c = this.reads[i]!;
+      const n = attempt(sink, c.parse, replies[i], c.what);
+      if (n === undefined) continue;
+      if (c.into === 'enqueued') put(sink, this.series.enqueued, n);
+      else if (c.into === 'ok') ok = n;
+      else failed = n;
+    }
+    // processed = successes + failures (metrics.md: failure ratio = failed / processed).
+    if (ok !== undefined) put(sink, this.series.processed, ok + (failed ?? 0));
+    if (failed !== undefined) put(sink, this.series.failed, failed);
+    return undefined;
+  }
+}
+
 /** The follow-up of {@link ListHeadStep}: HGET `details` <oldest id> → the oldest task's age. */
 class DetailsAge implements FollowUp<string> {
   constructor(
@@ -206,27 +243,11 @@ export const listLayout: QueueLayout<ListQueue> = {
       }
     }
     if (commands.length > 0) {
-      const enqueuedSeries = series('queue_enqueued_total', labels);
-      const processedSeries = series('queue_processed_total', labels);
-      const failedSeries = series('queue_failed_total', labels);
-      steps.push({
-        commands,
-        read(replies, sink) {
-          let ok: number | undefined;
-          let failed: number | undefined;
-          reads.forEach((c, i) => {
-            const n = attempt(sink, c.parse, replies[i], c.what);
-            if (n === undefined) return;
-            if (c.into === 'enqueued') put(sink, enqueuedSeries, n);
-            else if (c.into === 'ok') ok = n;
-            else failed = n;
-          });
-          // processed = successes + failures (metrics.md: failure ratio = failed / processed).
-          if (ok !== undefined) put(sink, processedSeries, ok + (failed ?? 0));
-          if (failed !== undefined) put(sink, failedSeries, failed);
-          return undefined;
-        },
-      });
+      steps.push(new ListCountersStep(commands, reads, {
+        enqueued: series('queue_enqueued_total', labels),
+        processed: series('queue_processed_total', labels),
+        failed: series('queue_failed_total', labels),
+      }));
     }
 
     if (q.timeline) {
