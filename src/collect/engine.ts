@@ -352,16 +352,20 @@ export class ScrapeEngine {
         runs, items.length, (i) => items[i]!.commands.length, (i) => items[i]!.collector, deadlineMs, tally,
         (i, replies) => this.readFollowUp(runs, items[i]!, replies, nowMs), pendingRouted(items),
       ));
-    // Steps without commands need no Redis (config-derived samples such as thresholds): read
-    // them first, so they are on the page even when Redis is down.
     const { local, localOwners, sent, sentOwners, sentCounts } = plan;
-    for (let i = 0; i < local.length; i++) this.readFirst(runs, localOwners[i]!, local[i]!, NO_REPLIES, nowMs, wave);
     // The keys of a timed command are not clocked: only its clock arguments change (same routing).
     for (const t of plan.timed) resolveCommandInto(t.planned, nowMs, t.entry.command);
-    const first = await this.batch(
+    // Written to the socket before this call returns (the executors write synchronously)…
+    const firstBatch = this.batch(
       runs, sent.length, (i) => sentCounts[i]!, (i) => sentOwners[i]!, deadlineMs, tally,
       (i, replies) => this.readFirst(runs, sentOwners[i]!, sent[i]!, replies, nowMs, wave), plan.routed, true,
     );
+    // …so the steps without commands (config-derived samples: queue_info, thresholds), which
+    // need no Redis and are on the page even when it is down, are read while the batch travels
+    // (~1 ms at 1,300 queues, no longer before the send). No reply is read before them: replies
+    // are read in later event-loop turns.
+    for (let i = 0; i < local.length; i++) this.readFirst(runs, localOwners[i]!, local[i]!, NO_REPLIES, nowMs, wave);
+    const first = await firstBatch;
     if (!first.up) wave.abandon();
     const second = await wave.settle();
     const up = first.up && second.up;

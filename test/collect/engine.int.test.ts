@@ -261,6 +261,20 @@ describe('zset delay queue', () => {
     expect(m.get(seriesKey('queue_tasks', { ...q, state: 'waiting' }))).toBe(1);
     expect(m.get(seriesKey('queue_tasks', { ...q, state: 'scheduled' }))).toBe(2);
   });
+
+  it('counts 0 for an empty delay queue and an empty timeline without counting (no ZCOUNT sent)', async () => {
+    await redis.client.del('jobs:delayed', 'task:timeline');
+    const before = await redis.client.info('commandstats');
+    const m = await scrape();
+    const after = await redis.client.info('commandstats');
+    const zcounts = (info: string) => Number(/cmdstat_zcount:calls=(\d+)/.exec(info)?.[1] ?? 0);
+    expect(zcounts(after) - zcounts(before)).toBe(0);
+    const q = { queue: 'delayed-jobs', framework: 'zset' };
+    expect(m.get(seriesKey('queue_tasks', { ...q, state: 'waiting' }))).toBe(0);
+    expect(m.get(seriesKey('queue_tasks', { ...q, state: 'scheduled' }))).toBe(0);
+    expect(m.get(seriesKey('queue_oldest_task_age_seconds', q))).toBe(0);
+    for (const window of ['1m', '10m', '1h']) expect(m.get(seriesKey('queue_window_tasks', { queue: 'exam-tasks', framework: 'list', window }))).toBe(0);
+  });
 });
 
 describe('components', () => {
@@ -398,10 +412,16 @@ describe('round trips', () => {
     });
     const c = await e.collect(Date.now() + 2000);
     const first = batches[0]!;
-    // PING, then the list with a details hash (its head id leads to HGET) and the stream (its groups lead to XPENDING…).
-    expect(first.slice(0, 5)).toEqual(['PING', 'LLEN task:queue', 'LINDEX task:queue', 'XINFO STREAM', 'XINFO GROUPS']);
-    expect(first.length).toBeGreaterThan(5);
-    expect(batches.slice(1).flat()).toContain('HGET task:details');
+    // PING, then the list with a details hash (its head id leads to HGET) and a timeline (its newest score to
+    // ZCOUNTs in that unit), the stream (its groups lead to XPENDING…) and the delay queue (ZCOUNTs).
+    expect(first.slice(0, 7)).toEqual(['PING', 'LLEN task:queue', 'LINDEX task:queue', 'ZRANGE task:timeline', 'XINFO STREAM', 'XINFO GROUPS', 'ZRANGE jobs:delayed']);
+    expect(first.length).toBeGreaterThan(7);
+    expect(first.filter((c) => c.startsWith('ZCOUNT'))).toEqual([]);
+    const followUps = batches.slice(1).flat();
+    expect(followUps).toContain('HGET task:details');
+    // One ZCOUNT per window (3) and two for the delay queue: in the unit the probe found, not both.
+    expect(followUps.filter((c) => c === 'ZCOUNT task:timeline')).toHaveLength(3);
+    expect(followUps.filter((c) => c === 'ZCOUNT jobs:delayed')).toHaveLength(2);
     // Read back in the order sent: each step's values are its own (the other tests check them against Redis).
     expect(c.value('queue_tasks', { queue: 'exam-tasks', state: 'waiting' })).toBe(15);
     expect(c.value('queue_oldest_task_age_seconds', { queue: 'exam-tasks' })).toBeGreaterThan(0);

@@ -4,10 +4,10 @@
  * `failed` SETs of ids or integer counters, and a `timeline` ZSET scored by
  * enqueue time for sliding-window counts.
  *
- * First batch: LLEN, LINDEX (the oldest element), HLEN, SCARD / GET,
- * ZRANGE -1 -1 WITHSCORES (to tell seconds from milliseconds) and ZCOUNT per
- * window in both units. Second batch: HGET details <oldest id> when the task
- * body lives in the details hash.
+ * First batch: LLEN, LINDEX (the oldest element), HLEN, SCARD / GET and
+ * ZRANGE -1 -1 WITHSCORES (to tell seconds from milliseconds). Second batch:
+ * HGET details <oldest id> when the task body lives in the details hash, and
+ * ZCOUNT per window in the timeline's unit.
  */
 import { z } from 'zod';
 import { emptyMeansUnset, queueCommon, thresholds, windowsSchema } from '../../config/fields.js';
@@ -17,6 +17,7 @@ import { array, attempt, counterValue, int, parseJsonObject, parseTimestampMs, s
 import { put, series } from '../series.js';
 import { clock, type FollowUp, type PlannedCommand, type ReadStep, type SampleSink, type Series } from '../types.js';
 import { defineFramework, findByPattern } from './framework.js';
+import { CountsInUnit, scoreUnit, type ScoreUnit } from './score-unit.js';
 import { ageSeconds, type QueueIdentity, type QueueLayout } from './layout.js';
 
 /** A declared list queue (`queues:` entry of `type: list`). */
@@ -66,36 +67,35 @@ export function createdAtMs(body: string): number | undefined {
   return undefined;
 }
 
-/** Timeline scores above this are milliseconds (1e11 s is the year 5138). */
-const MS_SCORE = 1e11;
-
 /**
- * Plans ZCOUNTs for trailing windows in both units plus the probe of the newest
- * score, so the unit is known without a second round trip. The window ends
- * are the scrape clock, filled in when the batch is sent.
+ * A list's timeline ZSET: the newest score (ZRANGE -1 -1 WITHSCORES) in the
+ * first batch tells seconds from milliseconds, and the follow-up counts each
+ * trailing window (ZCOUNT from the scrape clock minus the window to the
+ * clock) in that unit into `queue_window_tasks` (score-unit.ts). An empty
+ * timeline counts 0 in every window, with no follow-up.
  */
-export function timelineCommands(key: string, windowsMs: readonly number[]): PlannedCommand[] {
-  const cmds: PlannedCommand[] = [['ZRANGE', key, -1, -1, 'WITHSCORES']];
-  for (const w of windowsMs) {
-    cmds.push(['ZCOUNT', key, clock('whole_s', -Math.floor(w / 1000)), clock('whole_s')]);
-    cmds.push(['ZCOUNT', key, clock('ms', -w), clock('ms')]);
-  }
-  return cmds;
-}
+export class TimelineStep implements ReadStep<ScoreUnit> {
+  readonly commands: readonly PlannedCommand[];
+  readonly then: CountsInUnit;
 
-/** Reads {@link timelineCommands} replies into `queue_window_tasks`. */
-export function readTimeline(
-  replies: readonly Reply[],
-  q: { name: string; timeline?: string | undefined; windows: readonly number[] },
-  framework: string,
-  sink: SampleSink,
-  windowSeries: readonly Series[] = timelineSeries(q, framework),
-): void {
-  const newest = array(replies[0], 'ZRANGE', q.timeline, '-1 -1');
-  const inMs = newest.length >= 2 && Number(newest[1]) > MS_SCORE;
-  for (let i = 0; i < q.windows.length; i++) {
-    const count = int(replies[1 + 2 * i + (inMs ? 1 : 0)], 'ZCOUNT', q.timeline);
-    put(sink, windowSeries[i]!, count);
+  /** @param windowSeries one per window of `windowsMs`, in order */
+  constructor(private readonly key: string, windowsMs: readonly number[], windowSeries: readonly Series[]) {
+    this.commands = [['ZRANGE', key, -1, -1, 'WITHSCORES']];
+    this.then = new CountsInUnit(
+      key,
+      windowsMs.map((w): PlannedCommand => ['ZCOUNT', key, clock('whole_s', -Math.floor(w / 1000)), clock('whole_s')]),
+      windowsMs.map((w): PlannedCommand => ['ZCOUNT', key, clock('ms', -w), clock('ms')]),
+      windowSeries,
+    );
+  }
+
+  read(replies: readonly Reply[], sink: SampleSink, nowMs: number): ScoreUnit | undefined {
+    const newest = array(replies[0], 'ZRANGE', this.key, '-1 -1');
+    if (newest.length < 2) {
+      this.then.none(sink);
+      return undefined;
+    }
+    return scoreUnit(newest[1], nowMs);
   }
 }
 
@@ -250,16 +250,7 @@ export const listLayout: QueueLayout<ListQueue> = {
       }));
     }
 
-    if (q.timeline) {
-      const windowSeries = timelineSeries(q, 'list');
-      steps.push({
-        commands: timelineCommands(q.timeline, q.windows),
-        read(replies, sink) {
-          readTimeline(replies, q, 'list', sink, windowSeries);
-          return undefined;
-        },
-      });
-    }
+    if (q.timeline) steps.push(new TimelineStep(q.timeline, q.windows, timelineSeries(q, 'list')));
     return steps;
   },
 };
