@@ -171,6 +171,8 @@ export function startDelayProxy(targetPort: number, delayMs = 1): Promise<DelayP
 /** A delay proxy in its own process (so its event loop competes with nothing it measures). */
 export interface RemoteDelayProxy {
   readonly port: number;
+  /** The proxy process (its CPU time is read per scrape: it shares the cores with what it measures). */
+  readonly pid: number;
   /** Request turns seen so far (asks the child). */
   turns(): Promise<number>;
   close(): Promise<void>;
@@ -208,6 +210,7 @@ export async function startRemoteDelayProxy(script: string, targetPort: number, 
   });
   return {
     port,
+    pid: proc.pid ?? 0,
     turns: () =>
       new Promise<number>((resolve, reject) => {
         const id = nextId++;

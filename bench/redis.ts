@@ -4,7 +4,7 @@
  * {@link children}, killed by the exit handlers in run.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -136,6 +136,22 @@ export function commandDelta(before: Map<string, number>, after: Map<string, num
     }
   }
   return { total, byCommand };
+}
+
+/**
+ * CPU time a process has run so far, ms: the sum over its threads of the
+ * first field of `/proc/<pid>/task/<tid>/schedstat` (time on a CPU, ns;
+ * Linux, user and kernel time, nanosecond resolution, where `/proc/<pid>/stat`
+ * counts in 10 ms ticks). Undefined off Linux or once the process is gone.
+ */
+export function processCpuMs(pid: number): number | undefined {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** VmRSS and VmHWM (peak) of a process, MiB, from /proc; undefined off Linux. */

@@ -50,10 +50,10 @@ import { Runtime } from '../src/runtime.js';
 import { proxyChildMain, startRemoteDelayProxy, type RemoteDelayProxy } from './delay-proxy.js';
 import { exporterBinary, startExporter, type RunningExporter } from './exporter.js';
 import { countSeries, countSeriesWith, familiesWith, httpGet, metricValue, type Scrape } from './http-get.js';
-import { commandDelta, commandStats, killAllChildren, processMemory, startRedis, track, waitFor, type BenchRedis } from './redis.js';
+import { commandDelta, commandStats, killAllChildren, processCpuMs, processMemory, startRedis, track, waitFor, type BenchRedis } from './redis.js';
 import { loadScaleWorkload, scaleSizes, type ScaleWorkload } from './scale-workload.js';
 import { profileDirFor, startSidecar, type RunningSidecar } from './sidecar.js';
-import { envFlag, envInt, fmt, latency, round1, type Latency } from './stats.js';
+import { envFlag, envInt, fmt, latency, median, round1, type Latency } from './stats.js';
 import { printTable } from './table.js';
 import { loadWorkload, type Workload } from './workload.js';
 
@@ -182,6 +182,11 @@ interface HttpRow {
   proxyTurnsPerScrape?: number;
   /** As queuescope reports them. */
   selfReported?: { commands: number; roundtrips: number };
+  /**
+   * CPU time per timed scrape, ms (medians; `processCpuMs`, all threads): the
+   * scraped process, Redis and the delay proxy, which share the machine's cores.
+   */
+  cpuMs?: { target: number; redis: number; proxy?: number };
   idleRssMiB?: number;
   rssMiB?: number;
   peakRssMiB?: number;
@@ -213,8 +218,8 @@ async function scrape(t: Target): Promise<Scrape> {
  * scrape each, then scrapes them alternately (round robin) until each has its
  * `runs`.
  */
-async function alternate(admin: Redis, targets: readonly Target[], workload: string, path: string, proxy?: RemoteDelayProxy): Promise<HttpRow[]> {
-  const rows = new Map<Target, { ms: number[]; last?: Scrape; calib: { commands: number; turns?: number }; idle?: number; error?: string }>();
+async function alternate(admin: Redis, redisPid: number, targets: readonly Target[], workload: string, path: string, proxy?: RemoteDelayProxy): Promise<HttpRow[]> {
+  const rows = new Map<Target, { ms: number[]; cpu: { target: number[]; redis: number[]; proxy: number[] }; last?: Scrape; calib: { commands: number; turns?: number }; idle?: number; error?: string }>();
   for (const t of targets) {
     const idle = processMemory(t.pid)?.rssMiB;
     try {
@@ -224,9 +229,9 @@ async function alternate(admin: Redis, targets: readonly Target[], workload: str
       const s = await scrape(t);
       const turns = proxy ? (await proxy.turns()) - turns0 : undefined;
       const delta = commandDelta(before, await commandStats(admin));
-      rows.set(t, { ms: [], last: s, calib: { commands: delta.total, ...(turns === undefined ? {} : { turns }) }, ...(idle === undefined ? {} : { idle }) });
+      rows.set(t, { ms: [], cpu: { target: [], redis: [], proxy: [] }, last: s, calib: { commands: delta.total, ...(turns === undefined ? {} : { turns }) }, ...(idle === undefined ? {} : { idle }) });
     } catch (err) {
-      rows.set(t, { ms: [], calib: { commands: NaN }, error: (err as Error).message });
+      rows.set(t, { ms: [], cpu: { target: [], redis: [], proxy: [] }, calib: { commands: NaN }, error: (err as Error).message });
     }
   }
   const maxRuns = Math.max(0, ...targets.map((t) => t.runs));
@@ -235,8 +240,14 @@ async function alternate(admin: Redis, targets: readonly Target[], workload: str
       const r = rows.get(t)!;
       if (r.error || i >= t.runs) continue;
       try {
+        const pids = [t.pid, redisPid, proxy?.pid ?? 0];
+        const cpu0 = pids.map((pid) => processCpuMs(pid) ?? NaN);
         const s = await scrape(t);
+        const cpu = pids.map((pid, k) => (processCpuMs(pid) ?? NaN) - cpu0[k]!);
         r.ms.push(s.ms);
+        r.cpu.target.push(cpu[0]!);
+        r.cpu.redis.push(cpu[1]!);
+        if (proxy) r.cpu.proxy.push(cpu[2]!);
         r.last = s;
       } catch (err) {
         r.error = (err as Error).message;
@@ -256,6 +267,9 @@ async function alternate(admin: Redis, targets: readonly Target[], workload: str
       ...(r.calib.turns === undefined ? {} : { proxyTurnsPerScrape: r.calib.turns }),
       ...(t.name === 'queuescope'
         ? { selfReported: { commands: metricValue(body, 'queuescope_scrape_redis_commands') ?? NaN, roundtrips: metricValue(body, 'queuescope_scrape_redis_roundtrips') ?? NaN } }
+        : {}),
+      ...(r.ms.length > 0
+        ? { cpuMs: { target: round1(median(r.cpu.target)), redis: round1(median(r.cpu.redis)), ...(proxy ? { proxy: round1(median(r.cpu.proxy)) } : {}) } }
         : {}),
       ...(r.idle === undefined ? {} : { idleRssMiB: round1(r.idle) }),
       ...(mem ? { rssMiB: round1(mem.rssMiB), peakRssMiB: round1(mem.peakMiB) } : {}),
@@ -294,7 +308,7 @@ interface ReferenceResult {
   http: HttpRow[];
 }
 
-async function referenceSection(admin: Redis, redisPort: number, proxy: RemoteDelayProxy, rtt: { loopback: number; proxied: number }, exporterBin: string | undefined): Promise<ReferenceResult> {
+async function referenceSection(admin: Redis, redisPort: number, redisPid: number, proxy: RemoteDelayProxy, rtt: { loopback: number; proxied: number }, exporterBin: string | undefined): Promise<ReferenceResult> {
   const workload = await loadWorkload(admin);
   console.log(`reference workload loaded in ${fmt(workload.loadMs, 0)} ms: ${await admin.dbsize()} keys; ${workload.parts.map((p) => `${p.name} ${JSON.stringify(p.summary)}`).join('; ')}`);
   const raw = referenceConfig(workload);
@@ -316,7 +330,7 @@ async function referenceSection(admin: Redis, redisPort: number, proxy: RemoteDe
         exporter = await startExporter(exporterBin, p.port, ['bq:*', 'comp:*'], ['bs:*']);
         targets.push({ name: 'redis_exporter', url: exporter.url, pid: exporter.proc.pid ?? 0, warmup: p.exporterWarmup, runs: p.exporterRuns, timeoutMs: 180_000 });
       }
-      out.http.push(...(await alternate(admin, targets, 'reference', p.path, p.proxy)));
+      out.http.push(...(await alternate(admin, redisPid, targets, 'reference', p.path, p.proxy)));
     } finally {
       await exporter?.stop();
       await sidecar.stop();
@@ -344,7 +358,7 @@ interface ScaleRow {
   error?: string;
 }
 
-async function scaleSection(admin: Redis, redisPort: number, rttLoopback: number, exporterBin: string | undefined): Promise<ScaleRow[]> {
+async function scaleSection(admin: Redis, redisPort: number, redisPid: number, rttLoopback: number, exporterBin: string | undefined): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = [];
   for (const spec of OPTS.scale) {
     const discovered = spec.endsWith('d');
@@ -373,7 +387,7 @@ async function scaleSection(admin: Redis, redisPort: number, rttLoopback: number
           row.exporterSkipped = !exporterBin ? 'not installed' : `skipped (BENCH_SCALE_EXPORTER_MAX=${OPTS.scaleExporterMax}, BENCH_SCALE_EXPORTER_RUNS=${OPTS.scaleExporterRuns})`;
         }
         console.log(`[scale ${w.label}] queuescope /metrics${exporter ? ' and redis_exporter, alternately' : ''}…`);
-        const [qs, ex] = await alternate(admin, targets, w.label, 'loopback');
+        const [qs, ex] = await alternate(admin, redisPid, targets, w.label, 'loopback');
         row.queuescope = qs;
         if (ex) row.exporter = ex;
         // Series per queue from one more (uncompressed) page.
@@ -421,13 +435,14 @@ function printEngineRows(title: string, rows: readonly EngineRow[], labels: read
 function printHttpRows(rows: readonly HttpRow[]): void {
   console.log('\nGET /metrics as Prometheus scrapes it (Accept-Encoding: gzip), scraped alternately');
   printTable(
-    ['target', 'path', 'runs', 'median ms', 'p99 ms', 'cmds/scrape', 'round trips (self | proxy)', 'RSS MiB idle/after/peak', 'wire KiB', 'body KiB', 'series'],
+    ['target', 'path', 'runs', 'median ms', 'p99 ms', 'CPU ms/scrape (self | redis | proxy)', 'cmds/scrape', 'round trips (self | proxy)', 'RSS MiB idle/after/peak', 'wire KiB', 'body KiB', 'series'],
     rows.map((r) => [
       r.target + (r.error ? ` (FAILED: ${r.error.slice(0, 60)})` : ''),
       r.path,
       String(r.latency.runs),
       fmt(r.latency.medianMs),
       fmt(r.latency.p99Ms),
+      r.cpuMs ? `${fmt(r.cpuMs.target)} | ${fmt(r.cpuMs.redis)} | ${r.cpuMs.proxy === undefined ? '-' : fmt(r.cpuMs.proxy)}` : '-',
       fmt(r.redisCommandsPerScrape, 0),
       `${r.selfReported ? fmt(r.selfReported.roundtrips, 0) : '-'} | ${r.proxyTurnsPerScrape === undefined ? '-' : fmt(r.proxyTurnsPerScrape, 0)}`,
       r.rssMiB === undefined ? '-' : `${fmt(r.idleRssMiB, 0)}/${fmt(r.rssMiB, 0)}/${fmt(r.peakRssMiB, 0)}`,
@@ -565,10 +580,10 @@ async function main(): Promise<void> {
     if (!exporterBin) console.log('prometheus-redis-exporter is not installed: no comparison (apt-get install prometheus-redis-exporter)');
 
     if (!OPTS.skipReference) {
-      reference = await referenceSection(admin, redis.port, proxy, rtt, exporterBin);
+      reference = await referenceSection(admin, redis.port, redis.pid, proxy, rtt, exporterBin);
       result.reference = reference;
     }
-    scale = await scaleSection(admin, redis.port, rtt.loopback, exporterBin);
+    scale = await scaleSection(admin, redis.port, redis.pid, rtt.loopback, exporterBin);
     result.scale = scale;
 
     if (reference) {
