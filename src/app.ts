@@ -66,6 +66,21 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ...options.web?.fastifyOptions(),
   });
 
+  // Node keeps a keep-alive connection open after close() when a request was in flight on it
+  // (only idle ones are closed, and Fastify says Connection: close only to requests that start
+  // after it), so close() waited for the client or Fastify's 72 s keepAliveTimeout: a SIGTERM
+  // during a scrape or an Alertmanager webhook ran past the 10 s grace and exited 1. A response
+  // sent while closing says Connection: close, so its connection ends with it. Added before the
+  // plugins register: their routes inherit it.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   // The relay outlives reloads (queued notifications must not be lost); reload reconfigures its targets.
   const relay = new Relay({ notify: config.notify, registry: self.registry, log: log.child({ module: 'relay' }) });
   let runtime = new Runtime(config, log);
