@@ -80,6 +80,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     if (closing) reply.header('connection', 'close');
     return payload;
   });
+  // A response whose headers went out just before the close began: once it has finished, its
+  // connection is idle, and idle connections are closed (Node closes them once, at close()).
+  app.addHook('onResponse', async () => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+  });
 
   // The relay outlives reloads (queued notifications must not be lost); reload reconfigures its targets.
   const relay = new Relay({ notify: config.notify, registry: self.registry, log: log.child({ module: 'relay' }) });
