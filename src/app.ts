@@ -49,6 +49,9 @@ declare module 'fastify' {
   }
 }
 
+/** How long a shutdown lets open connections finish before cutting them, ms (the grace is 10 s). */
+export const CLOSE_CONNECTIONS_AFTER_MS = 4000;
+
 /**
  * Builds the app for `config`: opens (lazily) the Redis and MySQL connections
  * and starts discovery; `app.close()` closes them.
@@ -75,6 +78,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
+    // What is still open after CLOSE_CONNECTIONS_AFTER_MS (a request stuck in its headers or
+    // body, a client that never reads) is cut, so the hooks after it (the runtime, the relay's
+    // store) still run within the 10 s grace: an unanswered webhook is retried by Alertmanager.
+    const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_CONNECTIONS_AFTER_MS);
+    force.unref();
+    app.server.once('close', () => clearTimeout(force));
   });
   app.addHook('onSend', async (_req, reply, payload) => {
     if (closing) reply.header('connection', 'close');

@@ -59,7 +59,9 @@ export async function runServer(opts: Omit<ResolveOptions, 'env' | 'cwd'>, serve
       delay: SHUTDOWN_GRACE_MS,
       skip: ['SIGHUP'],
       logger: { error: (msg: unknown) => log.error({ reason: msg instanceof Error ? msg.stack : String(msg) }, 'shutdown did not complete cleanly') },
-      onTimeout: (delay: number) => log.error({ graceMs: delay }, 'shutdown took longer than the grace time; exiting with code 1'),
+      // What still holds the process (sockets, timers…), so a slow shutdown says what it waited for.
+      onTimeout: (delay: number) =>
+        log.error({ graceMs: delay, waitingFor: process.getActiveResourcesInfo() }, 'shutdown took longer than the grace time; exiting with code 1'),
     },
     async ({ signal, err }) => {
       const started = Date.now();

@@ -6,10 +6,10 @@
  * 10 s grace: exit code 1).
  */
 import { request, Agent } from 'node:http';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildApp } from '../../src/app.js';
+import { buildApp, CLOSE_CONNECTIONS_AFTER_MS } from '../../src/app.js';
 import { configSchema } from '../../src/config/schema.js';
 
 /** A Redis that accepts and never answers: a scrape waits for its deadline. */
@@ -61,3 +61,24 @@ it('answers a scrape in flight with Connection: close and closes without waiting
     await app.close();
   }
 }, 15_000);
+
+it('cuts a connection stuck in the middle of a request after a few seconds, within the shutdown grace', async () => {
+  const config = configSchema.parse({ listen: '127.0.0.1:0', discover: [], redis: { url: `redis://127.0.0.1:${redisPort}/0` } });
+  const app = await buildApp(config, { log: pino({ level: 'silent' }) });
+  const address = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
+  // Headers begun, never finished: the connection is neither idle nor answerable.
+  const stuck = connect(Number(address.port), '127.0.0.1');
+  const ended = new Promise<void>((r) => stuck.on('close', () => r()));
+  stuck.on('error', () => {});
+  await new Promise<void>((r) => stuck.once('connect', () => r()));
+  stuck.write('POST /alerts/dingtalk/ops HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n');
+  await new Promise((r) => setTimeout(r, 100));
+  const t0 = Date.now();
+  const closed = app.close().then(() => Date.now() - t0);
+  const closedInMs = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 9000))]);
+  stuck.destroy();
+  await ended;
+  expect(closedInMs).toBeGreaterThanOrEqual(CLOSE_CONNECTIONS_AFTER_MS - 100);
+  expect(closedInMs).toBeLessThan(CLOSE_CONNECTIONS_AFTER_MS + 2000);
+  await closed;
+}, 20_000);
