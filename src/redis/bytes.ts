@@ -12,7 +12,8 @@
  * written as the four characters `\xNN` ({@link escapeForLabel}).
  */
 
-const ESCAPED = /[\uDC80-\uDCFF]/;
+// `u`: a lone low surrogate only, not the second half of a pair (U+10C80 is D803 DC80, valid text).
+const ESCAPED = /[\uDC80-\uDCFF]/u;
 
 /** Whether `s` holds an escaped byte (then it must be encoded with {@link encodeString}, not as UTF-8). */
 export function hasEscapedBytes(s: string): boolean {

@@ -29,6 +29,16 @@ describe('key bytes', () => {
     );
   });
 
+  test('a valid character whose low surrogate looks like an escaped byte is text (fast-check counter-example)', () => {
+    const bytes = Buffer.from([240, 144, 178, 128]); // U+10C80, UTF-16 D803 DC80
+    const s = decodeBytes(bytes);
+    expect(s).toBe('\u{10C80}');
+    expect(hasEscapedBytes(s)).toBe(false);
+    expect(encodeString(s).equals(bytes)).toBe(true);
+    expect(escapeForLabel(s)).toBe(s);
+    expect(hasEscapedBytes('\udc80')).toBe(true);
+  });
+
   test('through the RESP parser and encoder: a binary key goes back as its own bytes', () => {
     const key = Buffer.from([0x71, 0x3a, 0xff, 0xfe, 0xc3, 0x28, 0xe2, 0x82, 0xac]); // q: ff fe (bad) c3 28 (bad) € (good)
     const got: RespValue[] = [];
