@@ -95,7 +95,7 @@ export class TimelineStep implements ReadStep<ScoreUnit> {
       this.then.none(sink);
       return undefined;
     }
-    return scoreUnit(newest[1], nowMs);
+    return scoreUnit(Number(newest[1]), nowMs);
   }
 }
 

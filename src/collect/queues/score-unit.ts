@@ -22,9 +22,9 @@ export interface ScoreUnit {
   readonly nowMs: number;
 }
 
-/** The unit `score` (a ZRANGE WITHSCORES score, as Redis writes it) is in, at `nowMs`. */
-export function scoreUnit(score: unknown, nowMs: number): ScoreUnit {
-  return { inMs: Number(score) > MS_SCORE, nowMs };
+/** The unit `score` (a ZRANGE WITHSCORES score, as a number) is in, at `nowMs`. */
+export function scoreUnit(score: number, nowMs: number): ScoreUnit {
+  return { inMs: score > MS_SCORE, nowMs };
 }
 
 /**

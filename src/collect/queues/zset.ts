@@ -48,8 +48,8 @@ export const zsetLayout: QueueLayout<ZsetQueue> = {
           put(sink, age, 0);
           return undefined;
         }
-        const unit = scoreUnit(first[1], nowMs);
         const earliest = Number(first[1]);
+        const unit = scoreUnit(earliest, nowMs);
         const earliestMs = !Number.isFinite(earliest) ? undefined : unit.inMs ? earliest : earliest * 1000;
         put(sink, age, earliestMs === undefined || earliestMs > nowMs ? 0 : ageSeconds(nowMs, earliestMs));
         return unit;
